@@ -1,0 +1,146 @@
+//! The command line, declared with clap derive: what users type, and the `--help` text.
+//!
+//! Nothing here decides anything: `config` turns the parsed values into settings.
+//! Every `--long` flag also reads `GRPCSTREAM_<LONG>` from the environment and
+//! `long = value` from the config file (see [`command`]).
+
+use std::{net::IpAddr, path::PathBuf, time::Duration};
+
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+use clap_complete::Shell;
+
+/// Serve, probe and soak-test gRPC streaming (api.stream.v1.EchoService).
+#[derive(Debug, Parser)]
+#[command(
+    name = "grpcstream",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    /// Read settings from this TOML file (flags > environment > file > defaults).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Log line format, on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    /// Log at debug level, including every message's content.
+    #[arg(long, short, global = true)]
+    pub verbose: bool,
+
+    /// Runtime worker threads [default: one per CPU core].
+    #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub workers: Option<u16>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the echo server (the four streaming RPCs of api.stream.v1.EchoService).
+    Serve(ServeArgs),
+    /// Print a shell completion script to stdout.
+    Completions {
+        /// The shell to complete for.
+        shell: Shell,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// TCP port to listen on (0 picks a free one; the start-up line says which).
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
+
+    /// IP address to listen on: `[::]` (all, IPv6 and IPv4), `0.0.0.0`, `127.0.0.1`, `[::1]`.
+    #[arg(long, value_name = "ADDR", default_value = "[::]", value_parser = parse_ip)]
+    pub listen: IpAddr,
+
+    /// Largest message accepted or sent, both directions; larger ones fail with RESOURCE_EXHAUSTED.
+    #[arg(long, value_name = "SIZE", default_value = "50MiB", value_parser = parse_size)]
+    pub max_message_size: u64,
+
+    /// On SIGINT/SIGTERM, how long in-flight RPCs may run on before they are cancelled.
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = humantime::parse_duration)]
+    pub grace: Duration,
+
+    /// EchoServerStream: replies per request.
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub server_stream_count: u32,
+
+    /// EchoServerStream: pause between two replies.
+    #[arg(long, value_name = "DURATION", default_value = "100ms", value_parser = humantime::parse_duration)]
+    pub server_stream_interval: Duration,
+
+    /// EchoBidirectionalStreamAsync: capacity of the queue between receiver and worker.
+    #[arg(long, value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub async_queue: u32,
+
+    /// EchoBidirectionalStreamAsync: processing time per message before its reply.
+    #[arg(long, value_name = "DURATION", default_value = "200ms", value_parser = humantime::parse_duration)]
+    pub async_delay: Duration,
+}
+
+/// The clap command with `GRPCSTREAM_<LONG>` environment variables on every long flag,
+/// so the names cannot drift from the flags.
+pub fn command() -> clap::Command {
+    with_env(Cli::command())
+}
+
+fn with_env(cmd: clap::Command) -> clap::Command {
+    cmd.mut_args(|arg| match arg.get_long() {
+        Some(long) if long != "help" && long != "version" => {
+            let name = format!("GRPCSTREAM_{}", long.to_uppercase().replace('-', "_"));
+            arg.env(name)
+        }
+        _ => arg,
+    })
+    .mut_subcommands(with_env)
+}
+
+fn parse_ip(s: &str) -> Result<IpAddr, String> {
+    let bare = s
+        .strip_prefix('[')
+        .and_then(|rest| rest.strip_suffix(']'))
+        .unwrap_or(s);
+    bare.parse().map_err(|_| {
+        format!("`{s}` is not an IP address (examples: [::], 0.0.0.0, 127.0.0.1, [::1]); set the port with --port")
+    })
+}
+
+/// Sizes like `64B`, `16KiB`, `50MiB` or a plain byte count.
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    s.trim()
+        .parse::<bytesize::ByteSize>()
+        .map(|b| b.as_u64())
+        .map_err(|e| format!("`{s}` is not a size (examples: 65536, 64KiB, 50MiB): {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_bracketed_and_bare_ips() {
+        assert_eq!(parse_ip("[::1]").ok(), "::1".parse().ok());
+        assert_eq!(parse_ip("0.0.0.0").ok(), "0.0.0.0".parse().ok());
+        assert!(parse_ip("127.0.0.1:80").is_err());
+    }
+
+    #[test]
+    fn parses_sizes() {
+        assert_eq!(parse_size("50MiB"), Ok(50 * 1024 * 1024));
+        assert_eq!(parse_size("64B"), Ok(64));
+        assert_eq!(parse_size("1000"), Ok(1000));
+        assert!(parse_size("lots").is_err());
+    }
+}

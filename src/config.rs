@@ -1,0 +1,300 @@
+//! Resolved, validated settings: flags > `GRPCSTREAM_*` environment > config file > defaults.
+//!
+//! The file is applied by turning its values into the defaults of the clap command, so a
+//! file value goes through exactly the parser of its flag and precedence comes from clap.
+//! Runners receive the types below, never clap's.
+
+use std::{
+    ffi::OsString,
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    process::ExitCode,
+    time::Duration,
+};
+
+use clap::{Arg, ArgAction, FromArgMatches};
+
+use crate::{
+    cli::{self, Cli, LogFormat},
+    exit_code,
+};
+
+/// Everything a run needs, resolved once at start-up.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub log: LogConfig,
+    /// Runtime worker threads; `None` means one per core.
+    pub workers: Option<usize>,
+    pub command: CommandConfig,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct LogConfig {
+    pub format: LogFormat,
+    pub verbose: bool,
+}
+
+#[derive(Debug, Clone)]
+pub enum CommandConfig {
+    Serve(ServeConfig),
+    Completions(clap_complete::Shell),
+}
+
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub addr: SocketAddr,
+    /// Largest encoded message accepted or sent, in bytes.
+    pub max_message_size: usize,
+    pub grace: Duration,
+    pub echo: EchoConfig,
+}
+
+/// The demo behaviour of the four RPCs.
+#[derive(Debug, Clone)]
+pub struct EchoConfig {
+    pub server_stream_count: u32,
+    pub server_stream_interval: Duration,
+    pub async_queue: usize,
+    pub async_delay: Duration,
+}
+
+impl Default for ServeConfig {
+    /// The documented defaults: `grpcstream serve` with no flags, environment or file.
+    fn default() -> Self {
+        use clap::Parser;
+        let Ok(cli::Command::Serve(args)) =
+            Cli::try_parse_from(["grpcstream", "serve"]).map(|c| c.command)
+        else {
+            unreachable!("`grpcstream serve` parses");
+        };
+        let Ok(cfg) = resolve_serve(args) else {
+            unreachable!("the built-in defaults are valid");
+        };
+        cfg
+    }
+}
+
+/// Why the settings could not be resolved. Every variant is a usage error (exit 2),
+/// except clap's `--help`/`--version`, which clap itself reports as success.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error(transparent)]
+    Cli(#[from] clap::Error),
+    #[error("cannot read config file `{}`: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file `{}` is not valid TOML: {message}", path.display())]
+    Syntax { path: PathBuf, message: String },
+    #[error("config file `{}`: {message}", path.display())]
+    File { path: PathBuf, message: String },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl ConfigError {
+    /// Prints the error the way the user expects for its kind and returns the exit code.
+    pub fn report(&self) -> ExitCode {
+        match self {
+            ConfigError::Cli(err) => {
+                let _ = err.print();
+                ExitCode::from(err.exit_code().clamp(0, 255) as u8)
+            }
+            other => {
+                eprintln!("error: {other}");
+                exit_code::USAGE.into()
+            }
+        }
+    }
+}
+
+/// Parses the command line (and the environment and config file it points to).
+pub fn load<I, T>(args: I) -> Result<Config, ConfigError>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let first = cli::command().try_get_matches_from(&args)?;
+    let matches = match first.get_one::<PathBuf>("config") {
+        None => first,
+        Some(path) => {
+            let cmd = with_file_defaults(cli::command(), path)?;
+            cmd.try_get_matches_from(&args)?
+        }
+    };
+    resolve(Cli::from_arg_matches(&matches)?)
+}
+
+fn resolve(cli: Cli) -> Result<Config, ConfigError> {
+    let command = match cli.command {
+        cli::Command::Serve(args) => CommandConfig::Serve(resolve_serve(args)?),
+        cli::Command::Completions { shell } => CommandConfig::Completions(shell),
+    };
+    Ok(Config {
+        log: LogConfig {
+            format: cli.log_format,
+            verbose: cli.verbose,
+        },
+        workers: cli.workers.map(usize::from),
+        command,
+    })
+}
+
+fn resolve_serve(args: cli::ServeArgs) -> Result<ServeConfig, ConfigError> {
+    // gRPC frames carry a 32-bit length.
+    let max_message_size = usize::try_from(args.max_message_size)
+        .ok()
+        .filter(|&n| n > 0 && n <= u32::MAX as usize)
+        .ok_or_else(|| {
+            ConfigError::Invalid(format!(
+                "--max-message-size {} is out of range: use 1 byte to 4GiB",
+                args.max_message_size
+            ))
+        })?;
+    Ok(ServeConfig {
+        addr: SocketAddr::new(args.listen, args.port),
+        max_message_size,
+        grace: args.grace,
+        echo: EchoConfig {
+            server_stream_count: args.server_stream_count,
+            server_stream_interval: args.server_stream_interval,
+            async_queue: args.async_queue as usize,
+            async_delay: args.async_delay,
+        },
+    })
+}
+
+/// Makes every value in the file the default of its flag. Top-level keys are the global
+/// flags; a table named after a subcommand holds that subcommand's flags.
+fn with_file_defaults(mut cmd: clap::Command, path: &Path) -> Result<clap::Command, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    let table: toml::Table = text
+        .parse()
+        .map_err(|e: toml::de::Error| ConfigError::Syntax {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })?;
+    let file_err = |message: String| ConfigError::File {
+        path: path.to_owned(),
+        message,
+    };
+    for (key, value) in &table {
+        if let (Some(section), toml::Value::Table(entries)) =
+            (cmd.find_subcommand(key).cloned(), value)
+        {
+            let mut sub = section;
+            for (sub_key, sub_value) in entries {
+                sub = apply(sub, &format!("{key}."), sub_key, sub_value).map_err(file_err)?;
+            }
+            cmd = cmd.mut_subcommand(key, |_| sub);
+        } else {
+            cmd = apply(cmd, "", key, value).map_err(file_err)?;
+        }
+    }
+    Ok(cmd)
+}
+
+fn apply(
+    cmd: clap::Command,
+    prefix: &str,
+    key: &str,
+    value: &toml::Value,
+) -> Result<clap::Command, String> {
+    let settable = |a: &&Arg| {
+        a.get_long()
+            .is_some_and(|l| !matches!(l, "config" | "help" | "version"))
+    };
+    let Some(arg) = cmd
+        .get_arguments()
+        .filter(settable)
+        .find(|a| a.get_long() == Some(key))
+    else {
+        let mut valid: Vec<String> = cmd
+            .get_arguments()
+            .filter(settable)
+            .filter_map(|a| a.get_long().map(str::to_owned))
+            .collect();
+        valid.extend(
+            cmd.get_subcommands()
+                .filter(|s| s.get_arguments().any(|a| settable(&a)))
+                .map(|s| format!("[{}]", s.get_name())),
+        );
+        return Err(format!(
+            "unknown key `{prefix}{key}` (valid here: {})",
+            valid.join(", ")
+        ));
+    };
+    let values = file_values(arg, value).map_err(|e| format!("key `{prefix}{key}`: {e}"))?;
+    for v in &values {
+        validate(arg, v).map_err(|e| format!("key `{prefix}{key}`: {e}"))?;
+    }
+    let id = arg.get_id().clone();
+    Ok(cmd.mut_arg(id, |a| a.default_values(values)))
+}
+
+/// The file value as the strings its flag would take on the command line.
+fn file_values(arg: &Arg, value: &toml::Value) -> Result<Vec<String>, String> {
+    let scalar = |v: &toml::Value| match v {
+        toml::Value::String(s) => Ok(s.clone()),
+        toml::Value::Integer(i) => Ok(i.to_string()),
+        toml::Value::Float(f) => Ok(f.to_string()),
+        toml::Value::Boolean(b) => Ok(b.to_string()),
+        toml::Value::Datetime(d) => Ok(d.to_string()),
+        other => Err(format!(
+            "expected a single value, found {}",
+            other.type_str()
+        )),
+    };
+    match (arg.get_action(), value) {
+        (ArgAction::SetTrue, toml::Value::Boolean(b)) => Ok(vec![b.to_string()]),
+        (ArgAction::SetTrue, other) => Err(format!(
+            "expected true or false, found {}",
+            other.type_str()
+        )),
+        (ArgAction::Append, toml::Value::Array(items)) => items.iter().map(scalar).collect(),
+        (_, v) => scalar(v).map(|s| vec![s]),
+    }
+}
+
+/// Runs the flag's own parser on a file value, so bad values fail here, naming the file.
+fn validate(arg: &Arg, value: &str) -> Result<(), String> {
+    if matches!(arg.get_action(), ArgAction::SetTrue) {
+        return Ok(());
+    }
+    let Some(long) = arg.get_long() else {
+        return Ok(());
+    };
+    let probe = clap::Command::new("grpcstream")
+        .no_binary_name(true)
+        .arg(arg.clone().global(false).required(false));
+    probe
+        .try_get_matches_from([format!("--{long}={value}")])
+        .map(drop)
+        .map_err(|e| {
+            let text = e.to_string();
+            let first = text.lines().next().unwrap_or_default();
+            first.trim_start_matches("error: ").to_owned()
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_originals() {
+        let cfg = ServeConfig::default();
+        assert_eq!(cfg.addr.to_string(), "[::]:8080");
+        assert_eq!(cfg.max_message_size, 50 * 1024 * 1024);
+        assert_eq!(cfg.grace, Duration::from_secs(5));
+        assert_eq!(cfg.echo.server_stream_count, 5);
+        assert_eq!(cfg.echo.server_stream_interval, Duration::from_millis(100));
+        assert_eq!(cfg.echo.async_queue, 10);
+        assert_eq!(cfg.echo.async_delay, Duration::from_millis(200));
+    }
+}

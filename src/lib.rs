@@ -1,0 +1,32 @@
+//! grpcstream: serve, probe and soak-test gRPC streaming (`api.stream.v1.EchoService`).
+//!
+//! The binary is a thin shell around [`run`], so integration tests drive every
+//! subcommand in-process.
+
+pub mod cli;
+pub mod completions;
+pub mod config;
+pub mod exit_code;
+pub mod interceptor;
+pub mod proto;
+pub mod runtime;
+pub mod serve;
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+
+use crate::config::{CommandConfig, Config};
+
+/// Runs the resolved command; must be called inside the tokio runtime.
+pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
+    match config.command {
+        CommandConfig::Serve(serve) => {
+            serve::run(serve, runtime::shutdown_token()).await?;
+        }
+        CommandConfig::Completions(shell) => {
+            completions::print(shell).context("cannot write the completion script")?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

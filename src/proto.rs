@@ -1,0 +1,7 @@
+//! The generated code of `proto/api/stream/v1/stream.proto` and its descriptor set.
+#![allow(clippy::all, missing_docs)]
+
+tonic::include_proto!("api.stream.v1");
+
+/// Encoded `FileDescriptorSet` of the proto, for server reflection.
+pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("stream_descriptor");

@@ -1,0 +1,108 @@
+//! Process-wide machinery every subcommand shares: the tokio runtime, the tracing
+//! subscriber, and the shutdown signal.
+
+use std::io::{self, IsTerminal};
+
+use tokio_util::sync::CancellationToken;
+use tracing::warn;
+use tracing_appender::non_blocking::WorkerGuard;
+use tracing_subscriber::{fmt, EnvFilter};
+
+use crate::{
+    cli::LogFormat,
+    config::{Config, LogConfig},
+    exit_code,
+};
+
+/// Builds the multi-threaded runtime with the configured number of workers.
+pub fn build(config: &Config) -> io::Result<tokio::runtime::Runtime> {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(workers) = config.workers {
+        builder.worker_threads(workers);
+    }
+    builder.enable_all().thread_name("grpcstream").build()
+}
+
+/// Installs the global subscriber writing to stderr. Writes go through a background
+/// thread so a slow terminal or pipe never stalls an RPC; keep the guard alive until
+/// exit so buffered lines are flushed. `RUST_LOG` overrides the level.
+pub fn init_tracing(log: LogConfig) -> WorkerGuard {
+    let (writer, guard) = tracing_appender::non_blocking(io::stderr());
+    let default = if log.verbose {
+        "info,grpcstream=debug"
+    } else {
+        "info"
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let builder = fmt()
+        .with_env_filter(filter)
+        .with_writer(writer)
+        .with_ansi(io::stderr().is_terminal());
+    // A second initialisation (tests drive several runs in one process) is harmless.
+    let _ = match log.format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    };
+    guard
+}
+
+/// A token cancelled on the first SIGINT or SIGTERM. A second signal exits at once,
+/// for when a graceful shutdown takes longer than the user is willing to wait.
+pub fn shutdown_token() -> CancellationToken {
+    let token = CancellationToken::new();
+    let trigger = token.clone();
+    tokio::spawn(async move {
+        // Register once, before waiting, so no signal slips between the two waits.
+        let mut signals = match Signals::new() {
+            Ok(signals) => signals,
+            Err(err) => {
+                warn!("cannot listen for shutdown signals: {err}");
+                return;
+            }
+        };
+        signals.next().await;
+        trigger.cancel();
+        signals.next().await;
+        warn!("second signal: exiting now");
+        std::process::exit(exit_code::INTERRUPTED);
+    });
+    token
+}
+
+#[cfg(unix)]
+struct Signals {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+#[cfg(unix)]
+impl Signals {
+    fn new() -> io::Result<Self> {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok(Self {
+            interrupt: signal(SignalKind::interrupt())?,
+            terminate: signal(SignalKind::terminate())?,
+        })
+    }
+
+    async fn next(&mut self) {
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+        }
+    }
+}
+
+#[cfg(not(unix))]
+struct Signals;
+
+#[cfg(not(unix))]
+impl Signals {
+    fn new() -> io::Result<Self> {
+        Ok(Self)
+    }
+
+    async fn next(&mut self) {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,191 @@
+//! The four handlers of `api.stream.v1.EchoService`, with the original demo's reply texts
+//! and timings (configurable).
+
+use std::{pin::Pin, sync::Arc};
+
+use tokio::sync::mpsc;
+use tokio_stream::{wrappers::ReceiverStream, Stream, StreamExt};
+use tokio_util::sync::CancellationToken;
+use tonic::{Request, Response, Status, Streaming};
+use tracing::debug;
+
+use super::{cancel::UntilCancelled, summary};
+use crate::{
+    config::EchoConfig,
+    proto::{echo_service_server::EchoService, EchoRequest, EchoResponse},
+};
+
+type ReplyStream = Pin<Box<dyn Stream<Item = Result<EchoResponse, Status>> + Send>>;
+
+/// The echo service. `stop` is cancelled when the shutdown grace period is over: every
+/// RPC still running then ends with UNAVAILABLE instead of being cut off mid-stream.
+#[derive(Debug, Clone)]
+pub struct Echo {
+    config: Arc<EchoConfig>,
+    max_message_size: usize,
+    stop: CancellationToken,
+}
+
+impl Echo {
+    pub fn new(config: EchoConfig, max_message_size: usize, stop: CancellationToken) -> Self {
+        Self {
+            config: Arc::new(config),
+            max_message_size,
+            stop,
+        }
+    }
+
+    fn reply_stream(
+        &self,
+        replies: impl Stream<Item = Result<EchoResponse, Status>> + Send + 'static,
+    ) -> Response<ReplyStream> {
+        Response::new(Box::pin(UntilCancelled::new(replies, self.stop.clone())))
+    }
+}
+
+fn reply(message: String) -> Result<EchoResponse, Status> {
+    Ok(EchoResponse { message })
+}
+
+#[tonic::async_trait]
+impl EchoService for Echo {
+    async fn echo_client_stream(
+        &self,
+        request: Request<Streaming<EchoRequest>>,
+    ) -> Result<Response<EchoResponse>, Status> {
+        let mut inbound = request.into_inner();
+        let mut messages = Vec::new();
+        // The summary repeats every message, so it is bounded like any reply: this keeps
+        // a client that never half-closes from growing the server without limit.
+        let mut summary_len = 0usize;
+        loop {
+            let next = tokio::select! {
+                _ = self.stop.cancelled() => return Err(super::cancel::shutting_down()),
+                next = inbound.message() => next?,
+            };
+            let Some(request) = next else { break };
+            debug!(rpc = "EchoClientStream", message = %request.message, "received");
+            summary_len += request.message.len() + 4;
+            if summary_len > self.max_message_size {
+                return Err(Status::resource_exhausted(format!(
+                    "the summary of {} messages would exceed the maximum message size of {} bytes",
+                    messages.len() + 1,
+                    self.max_message_size
+                )));
+            }
+            messages.push(request.message);
+        }
+        Ok(Response::new(EchoResponse {
+            message: summary::client_stream_summary(&messages),
+        }))
+    }
+
+    type EchoServerStreamStream = ReplyStream;
+
+    async fn echo_server_stream(
+        &self,
+        request: Request<EchoRequest>,
+    ) -> Result<Response<ReplyStream>, Status> {
+        let message = request.into_inner().message;
+        debug!(rpc = "EchoServerStream", message = %message, "received");
+        let (count, interval) = (
+            self.config.server_stream_count,
+            self.config.server_stream_interval,
+        );
+        let (tx, rx) = mpsc::channel(1);
+        tokio::spawn(async move {
+            for i in 1..=count {
+                if i > 1 {
+                    tokio::select! {
+                        // The client cancelled or went away: stop at once, not after the sleep.
+                        _ = tx.closed() => return,
+                        _ = tokio::time::sleep(interval) => {}
+                    }
+                }
+                if tx
+                    .send(reply(format!("Echo #{i}: {message}")))
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+            }
+        });
+        Ok(self.reply_stream(ReceiverStream::new(rx)))
+    }
+
+    type EchoBidirectionalStreamSyncStream = ReplyStream;
+
+    async fn echo_bidirectional_stream_sync(
+        &self,
+        request: Request<Streaming<EchoRequest>>,
+    ) -> Result<Response<ReplyStream>, Status> {
+        // No task and no queue: each reply is produced when the transport asks for the next
+        // one, so HTTP/2 flow control is the only buffer and backpressure is end to end.
+        let replies = request.into_inner().map(|next| {
+            let request = next?;
+            debug!(rpc = "EchoBidirectionalStreamSync", message = %request.message, "received");
+            reply(format!("Sync Echo: {}", request.message))
+        });
+        Ok(self.reply_stream(replies))
+    }
+
+    type EchoBidirectionalStreamAsyncStream = ReplyStream;
+
+    async fn echo_bidirectional_stream_async(
+        &self,
+        request: Request<Streaming<EchoRequest>>,
+    ) -> Result<Response<ReplyStream>, Status> {
+        let mut inbound = request.into_inner();
+        let (queue_tx, mut queue_rx) =
+            mpsc::channel::<Result<String, Status>>(self.config.async_queue);
+        let (out_tx, out_rx) = mpsc::channel(1);
+        let delay = self.config.async_delay;
+
+        // Receiver: a full queue blocks it, which stops reading the request stream and so
+        // pushes back on the client through HTTP/2 flow control.
+        tokio::spawn(async move {
+            loop {
+                let next = tokio::select! {
+                    // The worker is gone (the client left): nobody will read the queue.
+                    _ = queue_tx.closed() => return,
+                    next = inbound.next() => next,
+                };
+                let item = match next {
+                    // Half-close: dropping `queue_tx` lets the worker drain the queue and end.
+                    None => return,
+                    Some(Ok(request)) => {
+                        debug!(rpc = "EchoBidirectionalStreamAsync", message = %request.message, "received");
+                        Ok(request.message)
+                    }
+                    Some(Err(status)) => Err(status),
+                };
+                let failed = item.is_err();
+                if queue_tx.send(item).await.is_err() || failed {
+                    return;
+                }
+            }
+        });
+
+        // Worker: answers in order, one message at a time.
+        tokio::spawn(async move {
+            while let Some(item) = queue_rx.recv().await {
+                let response = match item {
+                    Ok(message) => {
+                        tokio::select! {
+                            _ = out_tx.closed() => return,
+                            _ = tokio::time::sleep(delay) => {}
+                        }
+                        reply(format!("Async Echo (processed): {message}"))
+                    }
+                    Err(status) => Err(status),
+                };
+                // A failed send means the client left; stopping here also ends the receiver.
+                if out_tx.send(response).await.is_err() {
+                    return;
+                }
+            }
+        });
+        Ok(self.reply_stream(ReceiverStream::new(out_rx)))
+    }
+}

@@ -1,0 +1,111 @@
+//! `grpcstream serve`: binds, assembles the server (limits, timing layer, echo service),
+//! and runs it until a graceful shutdown completes or its grace period runs out.
+
+mod cancel;
+pub mod echo;
+mod limits;
+pub mod summary;
+
+use std::{io, net::SocketAddr, time::Duration};
+
+use anyhow::Context;
+use bytesize::ByteSize;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tonic::transport::{server::TcpIncoming, Server};
+use tracing::{info, warn};
+
+use crate::{
+    config::ServeConfig,
+    interceptor::{Side, TimingLayer},
+    proto::echo_service_server::EchoServiceServer,
+};
+
+/// After the grace period, how long cancelled streams get to deliver their final status.
+const FLUSH_AFTER_CANCEL: Duration = Duration::from_millis(500);
+
+/// Binds `config.addr` and serves until `shutdown` is cancelled.
+pub async fn run(config: ServeConfig, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let listener = bind(config.addr).await?;
+    serve(listener, config, shutdown).await
+}
+
+/// Binds the listening socket, explaining the usual failures.
+pub async fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr).await.map_err(|err| {
+        let hint = match err.kind() {
+            io::ErrorKind::AddrInUse => {
+                "the port is already in use: stop the other server or choose another --port"
+            }
+            io::ErrorKind::AddrNotAvailable => {
+                "this machine has no such address: use --listen [::] or 0.0.0.0"
+            }
+            io::ErrorKind::PermissionDenied => {
+                "ports below 1024 need privileges: choose a --port above 1023"
+            }
+            _ => "check --listen and --port",
+        };
+        anyhow::Error::new(err).context(format!("cannot listen on {addr} ({hint})"))
+    })
+}
+
+/// Serves on an already-bound listener (tests bind `127.0.0.1:0`). Returns when the
+/// shutdown completed: at once when no RPC is running, or at the latest after the grace
+/// period, when the remaining RPCs are ended with UNAVAILABLE.
+pub async fn serve(
+    listener: TcpListener,
+    config: ServeConfig,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let local = listener
+        .local_addr()
+        .context("cannot read the listening address")?;
+    let max = config.max_message_size;
+    let timing = TimingLayer::new(Side::Server);
+    let stop = CancellationToken::new();
+    let echo = EchoServiceServer::new(echo::Echo::new(config.echo.clone(), max, stop.clone()))
+        .max_decoding_message_size(max)
+        .max_encoding_message_size(max);
+
+    let e = &config.echo;
+    info!(
+        workers = tokio::runtime::Handle::current().metrics().num_workers(),
+        max_message_size = %ByteSize(max as u64).display().iec(),
+        grace = %humantime::format_duration(config.grace),
+        server_stream = %format_args!("{}x{}", e.server_stream_count, humantime::format_duration(e.server_stream_interval)),
+        async_queue = e.async_queue,
+        async_delay = %humantime::format_duration(e.async_delay),
+        "listening on {local}"
+    );
+
+    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+    let server = Server::builder()
+        .layer(timing.clone())
+        .layer(limits::layer())
+        .add_service(echo)
+        .serve_with_incoming_shutdown(incoming, shutdown.clone().cancelled_owned());
+    tokio::pin!(server);
+
+    tokio::select! {
+        // The server watches the same token: on shutdown both are ready, and this must win.
+        biased;
+        _ = shutdown.cancelled() => {}
+        result = &mut server => return result.context("the server stopped unexpectedly"),
+    }
+    info!(
+        in_flight = timing.in_flight(),
+        "shutting down: refusing new connections, waiting up to {} for running RPCs",
+        humantime::format_duration(config.grace)
+    );
+    if let Ok(result) = tokio::time::timeout(config.grace, &mut server).await {
+        info!("shutdown complete");
+        return result.context("the server failed while shutting down");
+    }
+    warn!(
+        in_flight = timing.in_flight(),
+        "grace period over: ending the remaining RPCs with UNAVAILABLE"
+    );
+    stop.cancel();
+    let _ = tokio::time::timeout(FLUSH_AFTER_CANCEL, &mut server).await;
+    Ok(())
+}
