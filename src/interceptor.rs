@@ -187,8 +187,8 @@ impl Rpc {
         let method = self.method.as_ref().map_or("-", PathAndQuery::path);
         tracing::info!(
             target: "grpcstream::rpc",
-            side = self.side.as_str(),
-            method,
+            side = %self.side.as_str(),
+            method = %method,
             peer = %self.peer,
             status = %outcome,
             sent,
@@ -326,8 +326,11 @@ where
                     .map_or(Outcome::NoStatus { http: open.http }, Outcome::Status),
             ),
         };
-        if let (Some(outcome), Some(open)) = (outcome, this.state.take()) {
-            open.finish(outcome);
+        // Take the state only once the RPC is over: a tuple pattern would take it eagerly.
+        if let Some(outcome) = outcome {
+            if let Some(open) = this.state.take() {
+                open.finish(outcome);
+            }
         }
         Poll::Ready(frame)
     }

@@ -64,7 +64,7 @@ impl EchoService for Echo {
                 next = inbound.message() => next?,
             };
             let Some(request) = next else { break };
-            debug!(rpc = "EchoClientStream", message = %request.message, "received");
+            debug!(rpc = "EchoClientStream", text = %request.message, "received");
             summary_len += request.message.len() + 4;
             if summary_len > self.max_message_size {
                 return Err(Status::resource_exhausted(format!(
@@ -87,7 +87,7 @@ impl EchoService for Echo {
         request: Request<EchoRequest>,
     ) -> Result<Response<ReplyStream>, Status> {
         let message = request.into_inner().message;
-        debug!(rpc = "EchoServerStream", message = %message, "received");
+        debug!(rpc = "EchoServerStream", text = %message, "received");
         let (count, interval) = (
             self.config.server_stream_count,
             self.config.server_stream_interval,
@@ -124,7 +124,7 @@ impl EchoService for Echo {
         // one, so HTTP/2 flow control is the only buffer and backpressure is end to end.
         let replies = request.into_inner().map(|next| {
             let request = next?;
-            debug!(rpc = "EchoBidirectionalStreamSync", message = %request.message, "received");
+            debug!(rpc = "EchoBidirectionalStreamSync", text = %request.message, "received");
             reply(format!("Sync Echo: {}", request.message))
         });
         Ok(self.reply_stream(replies))
@@ -155,7 +155,7 @@ impl EchoService for Echo {
                     // Half-close: dropping `queue_tx` lets the worker drain the queue and end.
                     None => return,
                     Some(Ok(request)) => {
-                        debug!(rpc = "EchoBidirectionalStreamAsync", message = %request.message, "received");
+                        debug!(rpc = "EchoBidirectionalStreamAsync", text = %request.message, "received");
                         Ok(request.message)
                     }
                     Some(Err(status)) => Err(status),

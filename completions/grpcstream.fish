@@ -1,0 +1,61 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_grpcstream_global_optspecs
+    string join \n config= log-format= v/verbose workers= h/help V/version
+end
+
+function __fish_grpcstream_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_grpcstream_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_grpcstream_using_subcommand
+    set -l cmd (__fish_grpcstream_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c grpcstream -n "__fish_grpcstream_needs_command" -l config -d 'Read settings from this TOML file (flags > environment > file > defaults)' -r -F
+complete -c grpcstream -n "__fish_grpcstream_needs_command" -l log-format -d 'Log line format, on stderr' -r -f -a "text\t''
+json\t''"
+complete -c grpcstream -n "__fish_grpcstream_needs_command" -l workers -d 'Runtime worker threads [default: one per CPU core]' -r
+complete -c grpcstream -n "__fish_grpcstream_needs_command" -s v -l verbose -d 'Log at debug level, including every message\'s content'
+complete -c grpcstream -n "__fish_grpcstream_needs_command" -s h -l help -d 'Print help'
+complete -c grpcstream -n "__fish_grpcstream_needs_command" -s V -l version -d 'Print version'
+complete -c grpcstream -n "__fish_grpcstream_needs_command" -f -a "serve" -d 'Run the echo server (the four streaming RPCs of api.stream.v1.EchoService)'
+complete -c grpcstream -n "__fish_grpcstream_needs_command" -f -a "completions" -d 'Print a shell completion script to stdout'
+complete -c grpcstream -n "__fish_grpcstream_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand serve" -l port -d 'TCP port to listen on (0 picks a free one; the start-up line says which)' -r
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand serve" -l listen -d 'IP address to listen on: `[::]` (all, IPv6 and IPv4), `0.0.0.0`, `127.0.0.1`, `[::1]`' -r
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand serve" -l max-message-size -d 'Largest message accepted or sent, both directions; larger ones fail with RESOURCE_EXHAUSTED' -r
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand serve" -l grace -d 'On SIGINT/SIGTERM, how long in-flight RPCs may run on before they are cancelled' -r
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand serve" -l server-stream-count -d 'EchoServerStream: replies per request' -r
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand serve" -l server-stream-interval -d 'EchoServerStream: pause between two replies' -r
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand serve" -l async-queue -d 'EchoBidirectionalStreamAsync: capacity of the queue between receiver and worker' -r
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand serve" -l async-delay -d 'EchoBidirectionalStreamAsync: processing time per message before its reply' -r
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand serve" -l config -d 'Read settings from this TOML file (flags > environment > file > defaults)' -r -F
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand serve" -l log-format -d 'Log line format, on stderr' -r -f -a "text\t''
+json\t''"
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand serve" -l workers -d 'Runtime worker threads [default: one per CPU core]' -r
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand serve" -s v -l verbose -d 'Log at debug level, including every message\'s content'
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand serve" -s h -l help -d 'Print help'
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand serve" -s V -l version -d 'Print version'
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand completions" -l config -d 'Read settings from this TOML file (flags > environment > file > defaults)' -r -F
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand completions" -l log-format -d 'Log line format, on stderr' -r -f -a "text\t''
+json\t''"
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand completions" -l workers -d 'Runtime worker threads [default: one per CPU core]' -r
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand completions" -s v -l verbose -d 'Log at debug level, including every message\'s content'
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand completions" -s h -l help -d 'Print help'
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand completions" -s V -l version -d 'Print version'
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand help; and not __fish_seen_subcommand_from serve completions help" -f -a "serve" -d 'Run the echo server (the four streaming RPCs of api.stream.v1.EchoService)'
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand help; and not __fish_seen_subcommand_from serve completions help" -f -a "completions" -d 'Print a shell completion script to stdout'
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand help; and not __fish_seen_subcommand_from serve completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

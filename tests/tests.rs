@@ -1,0 +1,8 @@
+//! The one integration-test binary (it links once, which matters on a 2-core machine).
+
+mod cli;
+mod interop;
+mod lifecycle;
+mod python;
+mod serve;
+mod util;
