@@ -31,6 +31,7 @@ Register-ArgumentCompleter -Native -CommandName 'grpcstream' -ScriptBlock {
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run the echo server (the four streaming RPCs of api.stream.v1.EchoService)')
+            [CompletionResult]::new('probe', 'probe', [CompletionResultType]::ParameterValue, 'Call a server''s streaming RPCs and check every reply; the exit code tells the result')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script to stdout')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -55,6 +56,28 @@ Register-ArgumentCompleter -Native -CommandName 'grpcstream' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'grpcstream;probe' {
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'The server: `host:port`, `http://host:port` or `https://host:port` (TLS)')
+            [CompletionResult]::new('--messages', '--messages', [CompletionResultType]::ParameterName, 'Messages per call for client-stream, bidi-sync and bidi-async [default: 3]')
+            [CompletionResult]::new('--message-gap', '--message-gap', [CompletionResultType]::ParameterName, 'Pause between two messages of a call [default: 500ms client-stream, 1s bidi-sync, 800ms bidi-async]')
+            [CompletionResult]::new('--interval', '--interval', [CompletionResultType]::ParameterName, 'Pause between two probes of a pattern when repeating [default: 5s client-stream, 4s server-stream, 6s bidi-sync, 7s bidi-async]')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Deadline of every RPC')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Deadline for establishing the connection')
+            [CompletionResult]::new('--server-stream-count', '--server-stream-count', [CompletionResultType]::ParameterName, 'Replies expected from EchoServerStream (the server''s --server-stream-count)')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Result format on stdout (logs go to stderr)')
+            [CompletionResult]::new('--header', '--header', [CompletionResultType]::ParameterName, 'Metadata sent with every RPC, as `key=value`; repeat for more')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Read settings from this TOML file (flags > environment > file > defaults)')
+            [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Log line format, on stderr')
+            [CompletionResult]::new('--workers', '--workers', [CompletionResultType]::ParameterName, 'Runtime worker threads [default: one per CPU core]')
+            [CompletionResult]::new('--once', '--once', [CompletionResultType]::ParameterName, 'Probe once and exit; without it, probe repeatedly until Ctrl+C, then print a summary')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log at debug level, including every message''s content')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log at debug level, including every message''s content')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'grpcstream;completions' {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Read settings from this TOML file (flags > environment > file > defaults)')
             [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Log line format, on stderr')
@@ -69,11 +92,15 @@ Register-ArgumentCompleter -Native -CommandName 'grpcstream' -ScriptBlock {
         }
         'grpcstream;help' {
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run the echo server (the four streaming RPCs of api.stream.v1.EchoService)')
+            [CompletionResult]::new('probe', 'probe', [CompletionResultType]::ParameterValue, 'Call a server''s streaming RPCs and check every reply; the exit code tells the result')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script to stdout')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
         'grpcstream;help;serve' {
+            break
+        }
+        'grpcstream;help;probe' {
             break
         }
         'grpcstream;help;completions' {

@@ -22,6 +22,9 @@ _grpcstream() {
             grpcstream,help)
                 cmd="grpcstream__subcmd__help"
                 ;;
+            grpcstream,probe)
+                cmd="grpcstream__subcmd__probe"
+                ;;
             grpcstream,serve)
                 cmd="grpcstream__subcmd__serve"
                 ;;
@@ -30,6 +33,9 @@ _grpcstream() {
                 ;;
             grpcstream__subcmd__help,help)
                 cmd="grpcstream__subcmd__help__subcmd__help"
+                ;;
+            grpcstream__subcmd__help,probe)
+                cmd="grpcstream__subcmd__help__subcmd__probe"
                 ;;
             grpcstream__subcmd__help,serve)
                 cmd="grpcstream__subcmd__help__subcmd__serve"
@@ -41,7 +47,7 @@ _grpcstream() {
 
     case "${cmd}" in
         grpcstream)
-            opts="-v -h -V --config --log-format --verbose --workers --help --version serve completions help"
+            opts="-v -h -V --config --log-format --verbose --workers --help --version serve probe completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -93,7 +99,7 @@ _grpcstream() {
             return 0
             ;;
         grpcstream__subcmd__help)
-            opts="serve completions help"
+            opts="serve probe completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -134,6 +140,20 @@ _grpcstream() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        grpcstream__subcmd__help__subcmd__probe)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         grpcstream__subcmd__help__subcmd__serve)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -141,6 +161,68 @@ _grpcstream() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        grpcstream__subcmd__probe)
+            opts="-v -h -V --server --once --messages --message-gap --interval --timeout --connect-timeout --server-stream-count --output --header --config --log-format --verbose --workers --help --version client-stream server-stream bidi-sync bidi-async all"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --messages)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --message-gap)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server-stream-count)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --header)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --workers)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

@@ -32,6 +32,7 @@ complete -c grpcstream -n "__fish_grpcstream_needs_command" -s v -l verbose -d '
 complete -c grpcstream -n "__fish_grpcstream_needs_command" -s h -l help -d 'Print help'
 complete -c grpcstream -n "__fish_grpcstream_needs_command" -s V -l version -d 'Print version'
 complete -c grpcstream -n "__fish_grpcstream_needs_command" -f -a "serve" -d 'Run the echo server (the four streaming RPCs of api.stream.v1.EchoService)'
+complete -c grpcstream -n "__fish_grpcstream_needs_command" -f -a "probe" -d 'Call a server\'s streaming RPCs and check every reply; the exit code tells the result'
 complete -c grpcstream -n "__fish_grpcstream_needs_command" -f -a "completions" -d 'Print a shell completion script to stdout'
 complete -c grpcstream -n "__fish_grpcstream_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand serve" -l port -d 'TCP port to listen on (0 picks a free one; the start-up line says which)' -r
@@ -49,6 +50,24 @@ complete -c grpcstream -n "__fish_grpcstream_using_subcommand serve" -l workers 
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand serve" -s v -l verbose -d 'Log at debug level, including every message\'s content'
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand serve" -s h -l help -d 'Print help'
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand serve" -s V -l version -d 'Print version'
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand probe" -l server -d 'The server: `host:port`, `http://host:port` or `https://host:port` (TLS)' -r
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand probe" -l messages -d 'Messages per call for client-stream, bidi-sync and bidi-async [default: 3]' -r
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand probe" -l message-gap -d 'Pause between two messages of a call [default: 500ms client-stream, 1s bidi-sync, 800ms bidi-async]' -r
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand probe" -l interval -d 'Pause between two probes of a pattern when repeating [default: 5s client-stream, 4s server-stream, 6s bidi-sync, 7s bidi-async]' -r
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand probe" -l timeout -d 'Deadline of every RPC' -r
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand probe" -l connect-timeout -d 'Deadline for establishing the connection' -r
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand probe" -l server-stream-count -d 'Replies expected from EchoServerStream (the server\'s --server-stream-count)' -r
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand probe" -l output -d 'Result format on stdout (logs go to stderr)' -r -f -a "text\t'One line per probe and a summary table'
+json\t'One JSON object per probe and a summary object, newline-delimited'"
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand probe" -l header -d 'Metadata sent with every RPC, as `key=value`; repeat for more' -r
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand probe" -l config -d 'Read settings from this TOML file (flags > environment > file > defaults)' -r -F
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand probe" -l log-format -d 'Log line format, on stderr' -r -f -a "text\t''
+json\t''"
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand probe" -l workers -d 'Runtime worker threads [default: one per CPU core]' -r
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand probe" -l once -d 'Probe once and exit; without it, probe repeatedly until Ctrl+C, then print a summary'
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand probe" -s v -l verbose -d 'Log at debug level, including every message\'s content'
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand probe" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand probe" -s V -l version -d 'Print version'
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand completions" -l config -d 'Read settings from this TOML file (flags > environment > file > defaults)' -r -F
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand completions" -l log-format -d 'Log line format, on stderr' -r -f -a "text\t''
 json\t''"
@@ -56,6 +75,7 @@ complete -c grpcstream -n "__fish_grpcstream_using_subcommand completions" -l wo
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand completions" -s v -l verbose -d 'Log at debug level, including every message\'s content'
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c grpcstream -n "__fish_grpcstream_using_subcommand help; and not __fish_seen_subcommand_from serve completions help" -f -a "serve" -d 'Run the echo server (the four streaming RPCs of api.stream.v1.EchoService)'
-complete -c grpcstream -n "__fish_grpcstream_using_subcommand help; and not __fish_seen_subcommand_from serve completions help" -f -a "completions" -d 'Print a shell completion script to stdout'
-complete -c grpcstream -n "__fish_grpcstream_using_subcommand help; and not __fish_seen_subcommand_from serve completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand help; and not __fish_seen_subcommand_from serve probe completions help" -f -a "serve" -d 'Run the echo server (the four streaming RPCs of api.stream.v1.EchoService)'
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand help; and not __fish_seen_subcommand_from serve probe completions help" -f -a "probe" -d 'Call a server\'s streaming RPCs and check every reply; the exit code tells the result'
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand help; and not __fish_seen_subcommand_from serve probe completions help" -f -a "completions" -d 'Print a shell completion script to stdout'
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand help; and not __fish_seen_subcommand_from serve probe completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -42,6 +42,8 @@ pub struct Cli {
 pub enum Command {
     /// Run the echo server (the four streaming RPCs of api.stream.v1.EchoService).
     Serve(ServeArgs),
+    /// Call a server's streaming RPCs and check every reply; the exit code tells the result.
+    Probe(ProbeArgs),
     /// Print a shell completion script to stdout.
     Completions {
         /// The shell to complete for.
@@ -53,6 +55,80 @@ pub enum Command {
 pub enum LogFormat {
     Text,
     Json,
+}
+
+/// What `probe` exercises. The original client's short names are accepted too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProbePattern {
+    /// EchoClientStream: several messages, one summary reply.
+    #[value(alias = "client")]
+    ClientStream,
+    /// EchoServerStream: one message, several replies.
+    #[value(alias = "server")]
+    ServerStream,
+    /// EchoBidirectionalStreamSync: one immediate reply per message.
+    #[value(alias = "sync")]
+    BidiSync,
+    /// EchoBidirectionalStreamAsync: replies from a queue, sent and read concurrently.
+    #[value(alias = "async")]
+    BidiAsync,
+    /// The four patterns, concurrently, each on its own schedule.
+    All,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// One line per probe and a summary table.
+    Text,
+    /// One JSON object per probe and a summary object, newline-delimited.
+    Json,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ProbeArgs {
+    /// What to exercise.
+    #[arg(value_enum)]
+    pub pattern: ProbePattern,
+
+    /// The server: `host:port`, `http://host:port` or `https://host:port` (TLS).
+    #[arg(long, value_name = "ADDR", default_value = "localhost:8080")]
+    pub server: String,
+
+    /// Probe once and exit; without it, probe repeatedly until Ctrl+C, then print a summary.
+    #[arg(long)]
+    pub once: bool,
+
+    /// Messages per call for client-stream, bidi-sync and bidi-async [default: 3].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub messages: Option<u32>,
+
+    /// Pause between two messages of a call [default: 500ms client-stream, 1s bidi-sync, 800ms bidi-async].
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub message_gap: Option<Duration>,
+
+    /// Pause between two probes of a pattern when repeating [default: 5s client-stream, 4s server-stream, 6s bidi-sync, 7s bidi-async].
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub interval: Option<Duration>,
+
+    /// Deadline of every RPC.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub timeout: Duration,
+
+    /// Deadline for establishing the connection.
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = humantime::parse_duration)]
+    pub connect_timeout: Duration,
+
+    /// Replies expected from EchoServerStream (the server's --server-stream-count).
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub server_stream_count: u32,
+
+    /// Result format on stdout (logs go to stderr).
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+
+    /// Metadata sent with every RPC, as `key=value`; repeat for more.
+    #[arg(long = "header", value_name = "KEY=VALUE", value_parser = parse_header)]
+    pub headers: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -115,6 +191,18 @@ fn parse_ip(s: &str) -> Result<IpAddr, String> {
     bare.parse().map_err(|_| {
         format!("`{s}` is not an IP address (examples: [::], 0.0.0.0, 127.0.0.1, [::1]); set the port with --port")
     })
+}
+
+fn parse_header(s: &str) -> Result<(String, String), String> {
+    let (key, value) = s
+        .split_once('=')
+        .ok_or_else(|| format!("`{s}` is not `key=value`"))?;
+    let key = key.trim().to_ascii_lowercase();
+    tonic::metadata::MetadataKey::<tonic::metadata::Ascii>::from_bytes(key.as_bytes())
+        .map_err(|_| format!("`{key}` is not a valid ASCII metadata key (lowercase letters, digits, `-`, `_`, `.`)"))?;
+    tonic::metadata::MetadataValue::<tonic::metadata::Ascii>::try_from(value)
+        .map_err(|_| format!("the value of `{key}` must be printable ASCII"))?;
+    Ok((key, value.to_owned()))
 }
 
 /// Sizes like `64B`, `16KiB`, `50MiB` or a plain byte count.

@@ -14,8 +14,11 @@ use std::{
 
 use clap::{Arg, ArgAction, FromArgMatches};
 
+use tonic::metadata::{MetadataKey, MetadataMap, MetadataValue};
+
 use crate::{
-    cli::{self, Cli, LogFormat},
+    cli::{self, Cli, LogFormat, OutputFormat, ProbePattern},
+    contract::Pattern,
     exit_code,
 };
 
@@ -37,6 +40,7 @@ pub struct LogConfig {
 #[derive(Debug, Clone)]
 pub enum CommandConfig {
     Serve(ServeConfig),
+    Probe(ProbeConfig),
     Completions(clap_complete::Shell),
 }
 
@@ -47,6 +51,40 @@ pub struct ServeConfig {
     pub max_message_size: usize,
     pub grace: Duration,
     pub echo: EchoConfig,
+}
+
+/// Where a client connects.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// `http://host:port` or `https://host:port`.
+    pub uri: http::Uri,
+}
+
+impl Target {
+    pub fn is_tls(&self) -> bool {
+        self.uri.scheme_str() == Some("https")
+    }
+
+    /// `host:port`, as error messages name the server.
+    pub fn authority(&self) -> &str {
+        self.uri.authority().map_or("", |a| a.as_str())
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ProbeConfig {
+    pub target: Target,
+    /// Probed concurrently, each on its own schedule.
+    pub patterns: Vec<Pattern>,
+    pub once: bool,
+    pub messages: Option<u32>,
+    pub message_gap: Option<Duration>,
+    pub interval: Option<Duration>,
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+    pub server_stream_count: u32,
+    pub output: OutputFormat,
+    pub headers: MetadataMap,
 }
 
 /// The demo behaviour of the four RPCs.
@@ -130,6 +168,7 @@ where
 fn resolve(cli: Cli) -> Result<Config, ConfigError> {
     let command = match cli.command {
         cli::Command::Serve(args) => CommandConfig::Serve(resolve_serve(args)?),
+        cli::Command::Probe(args) => CommandConfig::Probe(resolve_probe(args)?),
         cli::Command::Completions { shell } => CommandConfig::Completions(shell),
     };
     Ok(Config {
@@ -164,6 +203,70 @@ fn resolve_serve(args: cli::ServeArgs) -> Result<ServeConfig, ConfigError> {
             async_delay: args.async_delay,
         },
     })
+}
+
+fn resolve_probe(args: cli::ProbeArgs) -> Result<ProbeConfig, ConfigError> {
+    let patterns = match args.pattern {
+        ProbePattern::ClientStream => vec![Pattern::ClientStream],
+        ProbePattern::ServerStream => vec![Pattern::ServerStream],
+        ProbePattern::BidiSync => vec![Pattern::BidiSync],
+        ProbePattern::BidiAsync => vec![Pattern::BidiAsync],
+        ProbePattern::All => Pattern::ALL.to_vec(),
+    };
+    let mut headers = MetadataMap::new();
+    for (key, value) in &args.headers {
+        // Both were validated by the flag's parser; a failure here would be a bug there.
+        let (Ok(key), Ok(value)) = (
+            MetadataKey::from_bytes(key.as_bytes()),
+            MetadataValue::try_from(value.as_str()),
+        ) else {
+            return Err(ConfigError::Invalid(format!(
+                "--header {key}={value} is not valid gRPC metadata"
+            )));
+        };
+        headers.append(key, value);
+    }
+    Ok(ProbeConfig {
+        target: parse_target(&args.server)?,
+        patterns,
+        once: args.once,
+        messages: args.messages,
+        message_gap: args.message_gap,
+        interval: args.interval,
+        timeout: args.timeout,
+        connect_timeout: args.connect_timeout,
+        server_stream_count: args.server_stream_count,
+        output: args.output,
+        headers,
+    })
+}
+
+/// `host:port` means plaintext; a scheme chooses explicitly.
+pub fn parse_target(server: &str) -> Result<Target, ConfigError> {
+    let invalid = |why: &str| {
+        ConfigError::Invalid(format!(
+            "--server `{server}` {why} (examples: localhost:8080, http://127.0.0.1:8080, https://example.com:443)"
+        ))
+    };
+    let with_scheme = if server.contains("://") {
+        server.to_owned()
+    } else {
+        format!("http://{server}")
+    };
+    let uri: http::Uri = with_scheme
+        .parse()
+        .map_err(|_| invalid("is not an address"))?;
+    if !matches!(uri.scheme_str(), Some("http" | "https")) {
+        return Err(invalid("must use http:// or https://"));
+    }
+    let authority = uri.authority().ok_or_else(|| invalid("has no host"))?;
+    if authority.port_u16().is_none() {
+        return Err(invalid("has no port"));
+    }
+    if !matches!(uri.path(), "" | "/") {
+        return Err(invalid("must not have a path"));
+    }
+    Ok(Target { uri })
 }
 
 /// Makes every value in the file the default of its flag. Top-level keys are the global

@@ -46,13 +46,24 @@ impl Side {
 #[derive(Debug, Clone)]
 pub struct TimingLayer {
     side: Side,
+    /// The client's target, as the peer of its RPCs (the request URI holds only the path here).
+    target: Option<Arc<str>>,
     in_flight: Arc<AtomicUsize>,
 }
 
 impl TimingLayer {
-    pub fn new(side: Side) -> Self {
+    pub fn server() -> Self {
         Self {
-            side,
+            side: Side::Server,
+            target: None,
+            in_flight: Arc::default(),
+        }
+    }
+
+    pub fn client(target: &str) -> Self {
+        Self {
+            side: Side::Client,
+            target: Some(target.into()),
             in_flight: Arc::default(),
         }
     }
@@ -95,13 +106,13 @@ where
     }
 
     fn call(&mut self, req: http::Request<Body>) -> Self::Future {
-        let peer = match self.layer.side {
-            Side::Server => Peer::Addr(
+        let peer = match &self.layer.target {
+            Some(target) => Peer::Target(target.clone()),
+            None => Peer::Addr(
                 req.extensions()
                     .get::<TcpConnectInfo>()
                     .and_then(TcpConnectInfo::remote_addr),
             ),
-            Side::Client => Peer::Authority(req.uri().authority().cloned()),
         };
         let rpc = Arc::new(Rpc {
             side: self.layer.side,
@@ -139,15 +150,15 @@ struct Rpc {
 
 enum Peer {
     Addr(Option<SocketAddr>),
-    Authority(Option<http::uri::Authority>),
+    Target(Arc<str>),
 }
 
 impl fmt::Display for Peer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Peer::Addr(Some(addr)) => addr.fmt(f),
-            Peer::Authority(Some(authority)) => authority.fmt(f),
-            Peer::Addr(None) | Peer::Authority(None) => f.write_str("-"),
+            Peer::Target(target) => f.write_str(target),
+            Peer::Addr(None) => f.write_str("-"),
         }
     }
 }

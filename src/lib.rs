@@ -4,10 +4,13 @@
 //! subcommand in-process.
 
 pub mod cli;
+pub mod client;
 pub mod completions;
 pub mod config;
+pub mod contract;
 pub mod exit_code;
 pub mod interceptor;
+pub mod probe;
 pub mod proto;
 pub mod runtime;
 pub mod serve;
@@ -24,6 +27,7 @@ pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
         CommandConfig::Serve(serve) => {
             serve::run(serve, runtime::shutdown_token()).await?;
         }
+        CommandConfig::Probe(probe) => return probe::run(probe, runtime::shutdown_token()).await,
         CommandConfig::Completions(shell) => {
             completions::print(shell).context("cannot write the completion script")?;
         }

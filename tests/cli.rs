@@ -161,9 +161,11 @@ fn precedence_is_flags_then_environment_then_file() {
     );
 }
 
+/// `GRPCSTREAM_BLESS=1 cargo test completions` rewrites the files after a CLI change.
 #[test]
 fn completions_are_up_to_date() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("completions");
+    let bless = std::env::var_os("GRPCSTREAM_BLESS").is_some();
     for shell in [
         Shell::Bash,
         Shell::Zsh,
@@ -172,11 +174,13 @@ fn completions_are_up_to_date() {
         Shell::Elvish,
     ] {
         let path = dir.join(completions::file_name(shell));
+        if bless {
+            std::fs::write(&path, completions::script(shell)).expect("write completions");
+        }
         let committed = std::fs::read(&path).unwrap_or_default();
         assert!(
             committed == completions::script(shell),
-            "{} is out of date with the CLI; regenerate with: cargo run -q -- completions {shell} > {}",
-            path.display(),
+            "{} is out of date with the CLI; regenerate with: GRPCSTREAM_BLESS=1 cargo test completions",
             path.display()
         );
         let printed = run(&["completions", &shell.to_string()]);

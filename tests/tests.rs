@@ -3,6 +3,7 @@
 mod cli;
 mod interop;
 mod lifecycle;
+mod probe;
 mod python;
 mod serve;
 mod util;

@@ -69,13 +69,132 @@ pub fn bin() -> Command {
     cmd
 }
 
-/// `grpcstream serve` as a child process on 127.0.0.1 with a free port. Its stderr lines
-/// are collected in the background; the process is killed (by PID) when dropped.
+/// A child process whose stdout and stderr lines are collected in the background; it is
+/// killed (by its PID) when dropped.
+pub struct Process {
+    pub child: Child,
+    out: mpsc::Receiver<String>,
+    err: mpsc::Receiver<String>,
+    pub stdout: Vec<String>,
+    pub stderr: Vec<String>,
+}
+
+fn forward(pipe: impl std::io::Read + Send + 'static) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+impl Process {
+    pub fn spawn(cmd: &mut Command) -> Self {
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn grpcstream");
+        let out = forward(child.stdout.take().expect("piped stdout"));
+        let err = forward(child.stderr.take().expect("piped stderr"));
+        Self {
+            child,
+            out,
+            err,
+            stdout: Vec::new(),
+            stderr: Vec::new(),
+        }
+    }
+
+    fn pump(&mut self) {
+        self.stdout.extend(self.out.try_iter());
+        self.stderr.extend(self.err.try_iter());
+    }
+
+    /// Waits for a line (stdout or stderr) containing `needle`; panics with all output on timeout.
+    pub fn wait_for(&mut self, needle: &str, timeout: Duration) -> String {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            self.pump();
+            if let Some(line) = self
+                .stdout
+                .iter()
+                .chain(&self.stderr)
+                .find(|l| l.contains(needle))
+            {
+                return line.clone();
+            }
+            if std::time::Instant::now() > deadline {
+                panic!(
+                    "no line containing {needle:?} within {timeout:?}; output so far:\n{}",
+                    self.transcript()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    pub fn transcript(&mut self) -> String {
+        self.pump();
+        format!(
+            "stdout:\n{}\nstderr:\n{}",
+            self.stdout.join("\n"),
+            self.stderr.join("\n")
+        )
+    }
+
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args([&format!("-{signal}"), &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -{signal} failed");
+    }
+
+    /// Waits for the process to exit; returns its exit code and how long that took. The
+    /// output is complete afterwards.
+    pub fn wait_exit(&mut self, timeout: Duration) -> (Option<i32>, Duration) {
+        let start = std::time::Instant::now();
+        while start.elapsed() < timeout {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                // The pipes close with the process; give the readers a moment to drain.
+                std::thread::sleep(Duration::from_millis(50));
+                self.pump();
+                return (status.code(), start.elapsed());
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        panic!(
+            "process did not exit within {timeout:?}; {}",
+            self.transcript()
+        );
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Runs the binary to completion (at most `timeout`) and returns exit code and output.
+pub fn run_bounded(args: &[&str], timeout: Duration) -> (Option<i32>, Process) {
+    let mut process = Process::spawn(bin().args(args));
+    let (code, _) = process.wait_exit(timeout);
+    (code, process)
+}
+
+/// `grpcstream serve` as a child process on 127.0.0.1 with a free port.
 pub struct ServeProcess {
     pub addr: SocketAddr,
-    pub child: Child,
-    lines: mpsc::Receiver<String>,
-    pub seen: Vec<String>,
+    pub process: Process,
 }
 
 impl ServeProcess {
@@ -88,84 +207,27 @@ impl ServeProcess {
     }
 
     pub fn start_with(cmd: &mut Command) -> Self {
-        let mut child = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn grpcstream serve");
-        let stderr = child.stderr.take().expect("piped stderr");
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut process = Self {
-            addr: ([0, 0, 0, 0], 0).into(),
-            child,
-            lines,
-            seen: Vec::new(),
-        };
+        let mut process = Process::spawn(cmd);
         let line = process.wait_for("listening on ", Duration::from_secs(20));
         let addr = line
             .split("listening on ")
             .nth(1)
             .and_then(|rest| rest.split(|c: char| c.is_whitespace() || c == '"').next())
-            .expect("address after 'listening on'");
-        process.addr = addr.parse().expect("a socket address");
-        process
-    }
-
-    /// Waits for a stderr line containing `needle`; panics with all lines seen on timeout.
-    pub fn wait_for(&mut self, needle: &str, timeout: Duration) -> String {
-        let deadline = std::time::Instant::now() + timeout;
-        loop {
-            if let Some(line) = self.seen.iter().find(|l| l.contains(needle)) {
-                return line.clone();
-            }
-            let left = deadline.saturating_duration_since(std::time::Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => self.seen.push(line),
-                Err(_) => panic!(
-                    "no line containing {needle:?} within {timeout:?}; stderr so far:\n{}",
-                    self.seen.join("\n")
-                ),
-            }
-        }
-    }
-
-    pub fn signal(&self, signal: &str) {
-        let status = Command::new("kill")
-            .args([&format!("-{signal}"), &self.child.id().to_string()])
-            .status()
-            .expect("run kill");
-        assert!(status.success(), "kill -{signal} failed");
-    }
-
-    /// Waits for the process to exit; returns its exit code and how long that took.
-    pub fn wait_exit(&mut self, timeout: Duration) -> (Option<i32>, Duration) {
-        let start = std::time::Instant::now();
-        while start.elapsed() < timeout {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                return (status.code(), start.elapsed());
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        panic!(
-            "grpcstream serve did not exit within {timeout:?}; stderr:\n{}",
-            self.seen.join("\n")
-        );
+            .and_then(|addr| addr.parse().ok())
+            .unwrap_or_else(|| panic!("no address in {line:?}"));
+        Self { addr, process }
     }
 }
 
-impl Drop for ServeProcess {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
+impl std::ops::Deref for ServeProcess {
+    type Target = Process;
+    fn deref(&self) -> &Process {
+        &self.process
+    }
+}
+
+impl std::ops::DerefMut for ServeProcess {
+    fn deref_mut(&mut self) -> &mut Process {
+        &mut self.process
     }
 }

@@ -9,9 +9,10 @@ use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status, Streaming};
 use tracing::debug;
 
-use super::{cancel::UntilCancelled, summary};
+use super::cancel::UntilCancelled;
 use crate::{
     config::EchoConfig,
+    contract,
     proto::{echo_service_server::EchoService, EchoRequest, EchoResponse},
 };
 
@@ -76,7 +77,7 @@ impl EchoService for Echo {
             messages.push(request.message);
         }
         Ok(Response::new(EchoResponse {
-            message: summary::client_stream_summary(&messages),
+            message: contract::client_stream_summary(&messages),
         }))
     }
 
@@ -103,7 +104,7 @@ impl EchoService for Echo {
                     }
                 }
                 if tx
-                    .send(reply(format!("Echo #{i}: {message}")))
+                    .send(reply(contract::server_stream_reply(i, &message)))
                     .await
                     .is_err()
                 {
@@ -125,7 +126,7 @@ impl EchoService for Echo {
         let replies = request.into_inner().map(|next| {
             let request = next?;
             debug!(rpc = "EchoBidirectionalStreamSync", text = %request.message, "received");
-            reply(format!("Sync Echo: {}", request.message))
+            reply(contract::sync_reply(&request.message))
         });
         Ok(self.reply_stream(replies))
     }
@@ -176,7 +177,7 @@ impl EchoService for Echo {
                             _ = out_tx.closed() => return,
                             _ = tokio::time::sleep(delay) => {}
                         }
-                        reply(format!("Async Echo (processed): {message}"))
+                        reply(contract::async_reply(&message))
                     }
                     Err(status) => Err(status),
                 };

@@ -4,7 +4,6 @@
 mod cancel;
 pub mod echo;
 mod limits;
-pub mod summary;
 
 use std::{io, net::SocketAddr, time::Duration};
 
@@ -16,9 +15,7 @@ use tonic::transport::{server::TcpIncoming, Server};
 use tracing::{info, warn};
 
 use crate::{
-    config::ServeConfig,
-    interceptor::{Side, TimingLayer},
-    proto::echo_service_server::EchoServiceServer,
+    config::ServeConfig, interceptor::TimingLayer, proto::echo_service_server::EchoServiceServer,
 };
 
 /// After the grace period, how long cancelled streams get to deliver their final status.
@@ -61,7 +58,7 @@ pub async fn serve(
         .local_addr()
         .context("cannot read the listening address")?;
     let max = config.max_message_size;
-    let timing = TimingLayer::new(Side::Server);
+    let timing = TimingLayer::server();
     let stop = CancellationToken::new();
     let echo = EchoServiceServer::new(echo::Echo::new(config.echo.clone(), max, stop.clone()))
         .max_decoding_message_size(max)

@@ -1,0 +1,76 @@
+//! The reply texts of `api.stream.v1.EchoService`, as the original demo wrote them. The
+//! server produces them and the probe checks them, from this one definition.
+
+mod summary;
+
+pub use summary::{client_stream_summary, python_str_repr};
+
+/// The four streaming RPCs, by the names the CLI and the reports use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Pattern {
+    ClientStream,
+    ServerStream,
+    BidiSync,
+    BidiAsync,
+}
+
+impl Pattern {
+    pub const ALL: [Pattern; 4] = [
+        Pattern::ClientStream,
+        Pattern::ServerStream,
+        Pattern::BidiSync,
+        Pattern::BidiAsync,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Pattern::ClientStream => "client-stream",
+            Pattern::ServerStream => "server-stream",
+            Pattern::BidiSync => "bidi-sync",
+            Pattern::BidiAsync => "bidi-async",
+        }
+    }
+}
+
+impl std::fmt::Display for Pattern {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.name())
+    }
+}
+
+pub fn server_stream_reply(i: u32, message: &str) -> String {
+    format!("Echo #{i}: {message}")
+}
+
+pub fn sync_reply(message: &str) -> String {
+    format!("Sync Echo: {message}")
+}
+
+pub fn async_reply(message: &str) -> String {
+    format!("Async Echo (processed): {message}")
+}
+
+/// The client-stream summary of the original Go server: Go's `%v` of a `[]string`,
+/// items separated by one space and not quoted (`Received 2 messages: [a b]`).
+pub fn go_client_stream_summary(messages: &[String]) -> String {
+    format!(
+        "Received {} messages: [{}]",
+        messages.len(),
+        messages.join(" ")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_form_is_space_separated_and_unquoted() {
+        let messages = vec!["a".to_owned(), "it's".to_owned()];
+        assert_eq!(
+            go_client_stream_summary(&messages),
+            "Received 2 messages: [a it's]"
+        );
+        assert_eq!(go_client_stream_summary(&[]), "Received 0 messages: []");
+    }
+}
