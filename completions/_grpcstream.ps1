@@ -32,6 +32,7 @@ Register-ArgumentCompleter -Native -CommandName 'grpcstream' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run the echo server (the four streaming RPCs of api.stream.v1.EchoService)')
             [CompletionResult]::new('probe', 'probe', [CompletionResultType]::ParameterValue, 'Call a server''s streaming RPCs and check every reply; the exit code tells the result')
+            [CompletionResult]::new('soak', 'soak', [CompletionResultType]::ParameterValue, 'Load-test streaming: latency histograms, throughput, integrity, pass/fail gates')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script to stdout')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -66,16 +67,84 @@ Register-ArgumentCompleter -Native -CommandName 'grpcstream' -ScriptBlock {
             [CompletionResult]::new('--server-stream-count', '--server-stream-count', [CompletionResultType]::ParameterName, 'Replies expected from EchoServerStream (the server''s --server-stream-count)')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Result format on stdout (logs go to stderr)')
             [CompletionResult]::new('--header', '--header', [CompletionResultType]::ParameterName, 'Metadata sent with every RPC, as `key=value`; repeat for more')
+            [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'PEM file of the CA that signed the server''s certificate [default: the system''s roots]')
+            [CompletionResult]::new('--client-cert', '--client-cert', [CompletionResultType]::ParameterName, 'PEM certificate to present to a server that requires mutual TLS (with --client-key)')
+            [CompletionResult]::new('--client-key', '--client-key', [CompletionResultType]::ParameterName, 'PEM private key of --client-cert')
+            [CompletionResult]::new('--tls-server-name', '--tls-server-name', [CompletionResultType]::ParameterName, 'Name to verify the server''s certificate against [default: the host of --server]')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Read settings from this TOML file (flags > environment > file > defaults)')
             [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Log line format, on stderr')
             [CompletionResult]::new('--workers', '--workers', [CompletionResultType]::ParameterName, 'Runtime worker threads [default: one per CPU core]')
             [CompletionResult]::new('--once', '--once', [CompletionResultType]::ParameterName, 'Probe once and exit; without it, probe repeatedly until Ctrl+C, then print a summary')
+            [CompletionResult]::new('--insecure-skip-verify', '--insecure-skip-verify', [CompletionResultType]::ParameterName, 'Accept any server certificate. Only for test servers: anyone in the path can read and change the traffic')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log at debug level, including every message''s content')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log at debug level, including every message''s content')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'grpcstream;soak' {
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'The server to soak (`host:port`, `http://…`, `https://…`); without it, an embedded server on 127.0.0.1 with no demo delays')
+            [CompletionResult]::new('--pattern', '--pattern', [CompletionResultType]::ParameterName, 'The RPC every stream uses')
+            [CompletionResult]::new('--mix', '--mix', [CompletionResultType]::ParameterName, 'Weights for --pattern mix, e.g. `bidi-sync=70,client-stream=30` [default: all four equal]')
+            [CompletionResult]::new('--concurrency', '--concurrency', [CompletionResultType]::ParameterName, 'Streams in flight at once')
+            [CompletionResult]::new('--connections', '--connections', [CompletionResultType]::ParameterName, 'HTTP/2 connections the streams are spread over')
+            [CompletionResult]::new('--duration', '--duration', [CompletionResultType]::ParameterName, 'How long to measure, after the warm-up')
+            [CompletionResult]::new('--streams', '--streams', [CompletionResultType]::ParameterName, 'Stop after this many streams instead of after --duration')
+            [CompletionResult]::new('--warmup', '--warmup', [CompletionResultType]::ParameterName, 'Load applied before measuring starts, excluded from the results')
+            [CompletionResult]::new('--messages-per-stream', '--messages-per-stream', [CompletionResultType]::ParameterName, 'Messages each stream sends (server-stream: replies it expects from the embedded server)')
+            [CompletionResult]::new('--stream-duration', '--stream-duration', [CompletionResultType]::ParameterName, 'Keep each stream open this long instead (long-lived streams)')
+            [CompletionResult]::new('--message-size', '--message-size', [CompletionResultType]::ParameterName, 'Length of each message (the integrity header takes the first ~30 bytes)')
+            [CompletionResult]::new('--rate', '--rate', [CompletionResultType]::ParameterName, 'Messages per second in total, paced open-loop (latency counts from the intended send time); without it, each stream sends as fast as the server takes messages')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Deadline of each stream (added to --stream-duration for long-lived streams)')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Deadline for establishing a connection')
+            [CompletionResult]::new('--server-stream-count', '--server-stream-count', [CompletionResultType]::ParameterName, 'Replies an external server sends per EchoServerStream call (its --server-stream-count)')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, '`text` or `json` on stdout; `json FILE` writes the JSON report to FILE and the table to stdout')
+            [CompletionResult]::new('--max-p99', '--max-p99', [CompletionResultType]::ParameterName, 'Fail (exit 1) when the p99 latency is above this')
+            [CompletionResult]::new('--max-error-rate', '--max-error-rate', [CompletionResultType]::ParameterName, 'Fail (exit 1) when more than this percentage of streams failed')
+            [CompletionResult]::new('--min-throughput', '--min-throughput', [CompletionResultType]::ParameterName, 'Fail (exit 1) when fewer messages per second came back')
+            [CompletionResult]::new('--header', '--header', [CompletionResultType]::ParameterName, 'Metadata sent with every RPC, as `key=value`; repeat for more')
+            [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'PEM file of the CA that signed the server''s certificate [default: the system''s roots]')
+            [CompletionResult]::new('--client-cert', '--client-cert', [CompletionResultType]::ParameterName, 'PEM certificate to present to a server that requires mutual TLS (with --client-key)')
+            [CompletionResult]::new('--client-key', '--client-key', [CompletionResultType]::ParameterName, 'PEM private key of --client-cert')
+            [CompletionResult]::new('--tls-server-name', '--tls-server-name', [CompletionResultType]::ParameterName, 'Name to verify the server''s certificate against [default: the host of --server]')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Read settings from this TOML file (flags > environment > file > defaults)')
+            [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Log line format, on stderr')
+            [CompletionResult]::new('--workers', '--workers', [CompletionResultType]::ParameterName, 'Runtime worker threads [default: one per CPU core]')
+            [CompletionResult]::new('--insecure-skip-verify', '--insecure-skip-verify', [CompletionResultType]::ParameterName, 'Accept any server certificate. Only for test servers: anyone in the path can read and change the traffic')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log at debug level, including every message''s content')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log at debug level, including every message''s content')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('merge', 'merge', [CompletionResultType]::ParameterValue, 'Combine JSON reports of several runs (e.g. from several machines) into one, with exact percentiles')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'grpcstream;soak;merge' {
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, '`text` or `json` on stdout; `json FILE` writes the merged report to FILE')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Read settings from this TOML file (flags > environment > file > defaults)')
+            [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Log line format, on stderr')
+            [CompletionResult]::new('--workers', '--workers', [CompletionResultType]::ParameterName, 'Runtime worker threads [default: one per CPU core]')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log at debug level, including every message''s content')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log at debug level, including every message''s content')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'grpcstream;soak;help' {
+            [CompletionResult]::new('merge', 'merge', [CompletionResultType]::ParameterValue, 'Combine JSON reports of several runs (e.g. from several machines) into one, with exact percentiles')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'grpcstream;soak;help;merge' {
+            break
+        }
+        'grpcstream;soak;help;help' {
             break
         }
         'grpcstream;completions' {
@@ -93,6 +162,7 @@ Register-ArgumentCompleter -Native -CommandName 'grpcstream' -ScriptBlock {
         'grpcstream;help' {
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run the echo server (the four streaming RPCs of api.stream.v1.EchoService)')
             [CompletionResult]::new('probe', 'probe', [CompletionResultType]::ParameterValue, 'Call a server''s streaming RPCs and check every reply; the exit code tells the result')
+            [CompletionResult]::new('soak', 'soak', [CompletionResultType]::ParameterValue, 'Load-test streaming: latency histograms, throughput, integrity, pass/fail gates')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script to stdout')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -101,6 +171,13 @@ Register-ArgumentCompleter -Native -CommandName 'grpcstream' -ScriptBlock {
             break
         }
         'grpcstream;help;probe' {
+            break
+        }
+        'grpcstream;help;soak' {
+            [CompletionResult]::new('merge', 'merge', [CompletionResultType]::ParameterValue, 'Combine JSON reports of several runs (e.g. from several machines) into one, with exact percentiles')
+            break
+        }
+        'grpcstream;help;soak;merge' {
             break
         }
         'grpcstream;help;completions' {

@@ -29,6 +29,7 @@ set edit:completion:arg-completer[grpcstream] = {|@words|
             cand --version 'Print version'
             cand serve 'Run the echo server (the four streaming RPCs of api.stream.v1.EchoService)'
             cand probe 'Call a server''s streaming RPCs and check every reply; the exit code tells the result'
+            cand soak 'Load-test streaming: latency histograms, throughput, integrity, pass/fail gates'
             cand completions 'Print a shell completion script to stdout'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -61,16 +62,79 @@ set edit:completion:arg-completer[grpcstream] = {|@words|
             cand --server-stream-count 'Replies expected from EchoServerStream (the server''s --server-stream-count)'
             cand --output 'Result format on stdout (logs go to stderr)'
             cand --header 'Metadata sent with every RPC, as `key=value`; repeat for more'
+            cand --ca-cert 'PEM file of the CA that signed the server''s certificate [default: the system''s roots]'
+            cand --client-cert 'PEM certificate to present to a server that requires mutual TLS (with --client-key)'
+            cand --client-key 'PEM private key of --client-cert'
+            cand --tls-server-name 'Name to verify the server''s certificate against [default: the host of --server]'
             cand --config 'Read settings from this TOML file (flags > environment > file > defaults)'
             cand --log-format 'Log line format, on stderr'
             cand --workers 'Runtime worker threads [default: one per CPU core]'
             cand --once 'Probe once and exit; without it, probe repeatedly until Ctrl+C, then print a summary'
+            cand --insecure-skip-verify 'Accept any server certificate. Only for test servers: anyone in the path can read and change the traffic'
             cand -v 'Log at debug level, including every message''s content'
             cand --verbose 'Log at debug level, including every message''s content'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
+        }
+        &'grpcstream;soak'= {
+            cand --server 'The server to soak (`host:port`, `http://…`, `https://…`); without it, an embedded server on 127.0.0.1 with no demo delays'
+            cand --pattern 'The RPC every stream uses'
+            cand --mix 'Weights for --pattern mix, e.g. `bidi-sync=70,client-stream=30` [default: all four equal]'
+            cand --concurrency 'Streams in flight at once'
+            cand --connections 'HTTP/2 connections the streams are spread over'
+            cand --duration 'How long to measure, after the warm-up'
+            cand --streams 'Stop after this many streams instead of after --duration'
+            cand --warmup 'Load applied before measuring starts, excluded from the results'
+            cand --messages-per-stream 'Messages each stream sends (server-stream: replies it expects from the embedded server)'
+            cand --stream-duration 'Keep each stream open this long instead (long-lived streams)'
+            cand --message-size 'Length of each message (the integrity header takes the first ~30 bytes)'
+            cand --rate 'Messages per second in total, paced open-loop (latency counts from the intended send time); without it, each stream sends as fast as the server takes messages'
+            cand --timeout 'Deadline of each stream (added to --stream-duration for long-lived streams)'
+            cand --connect-timeout 'Deadline for establishing a connection'
+            cand --server-stream-count 'Replies an external server sends per EchoServerStream call (its --server-stream-count)'
+            cand --output '`text` or `json` on stdout; `json FILE` writes the JSON report to FILE and the table to stdout'
+            cand --max-p99 'Fail (exit 1) when the p99 latency is above this'
+            cand --max-error-rate 'Fail (exit 1) when more than this percentage of streams failed'
+            cand --min-throughput 'Fail (exit 1) when fewer messages per second came back'
+            cand --header 'Metadata sent with every RPC, as `key=value`; repeat for more'
+            cand --ca-cert 'PEM file of the CA that signed the server''s certificate [default: the system''s roots]'
+            cand --client-cert 'PEM certificate to present to a server that requires mutual TLS (with --client-key)'
+            cand --client-key 'PEM private key of --client-cert'
+            cand --tls-server-name 'Name to verify the server''s certificate against [default: the host of --server]'
+            cand --config 'Read settings from this TOML file (flags > environment > file > defaults)'
+            cand --log-format 'Log line format, on stderr'
+            cand --workers 'Runtime worker threads [default: one per CPU core]'
+            cand --insecure-skip-verify 'Accept any server certificate. Only for test servers: anyone in the path can read and change the traffic'
+            cand -v 'Log at debug level, including every message''s content'
+            cand --verbose 'Log at debug level, including every message''s content'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand merge 'Combine JSON reports of several runs (e.g. from several machines) into one, with exact percentiles'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'grpcstream;soak;merge'= {
+            cand --output '`text` or `json` on stdout; `json FILE` writes the merged report to FILE'
+            cand --config 'Read settings from this TOML file (flags > environment > file > defaults)'
+            cand --log-format 'Log line format, on stderr'
+            cand --workers 'Runtime worker threads [default: one per CPU core]'
+            cand -v 'Log at debug level, including every message''s content'
+            cand --verbose 'Log at debug level, including every message''s content'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'grpcstream;soak;help'= {
+            cand merge 'Combine JSON reports of several runs (e.g. from several machines) into one, with exact percentiles'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'grpcstream;soak;help;merge'= {
+        }
+        &'grpcstream;soak;help;help'= {
         }
         &'grpcstream;completions'= {
             cand --config 'Read settings from this TOML file (flags > environment > file > defaults)'
@@ -86,12 +150,18 @@ set edit:completion:arg-completer[grpcstream] = {|@words|
         &'grpcstream;help'= {
             cand serve 'Run the echo server (the four streaming RPCs of api.stream.v1.EchoService)'
             cand probe 'Call a server''s streaming RPCs and check every reply; the exit code tells the result'
+            cand soak 'Load-test streaming: latency histograms, throughput, integrity, pass/fail gates'
             cand completions 'Print a shell completion script to stdout'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'grpcstream;help;serve'= {
         }
         &'grpcstream;help;probe'= {
+        }
+        &'grpcstream;help;soak'= {
+            cand merge 'Combine JSON reports of several runs (e.g. from several machines) into one, with exact percentiles'
+        }
+        &'grpcstream;help;soak;merge'= {
         }
         &'grpcstream;help;completions'= {
         }

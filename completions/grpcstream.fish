@@ -33,6 +33,7 @@ complete -c grpcstream -n "__fish_grpcstream_needs_command" -s h -l help -d 'Pri
 complete -c grpcstream -n "__fish_grpcstream_needs_command" -s V -l version -d 'Print version'
 complete -c grpcstream -n "__fish_grpcstream_needs_command" -f -a "serve" -d 'Run the echo server (the four streaming RPCs of api.stream.v1.EchoService)'
 complete -c grpcstream -n "__fish_grpcstream_needs_command" -f -a "probe" -d 'Call a server\'s streaming RPCs and check every reply; the exit code tells the result'
+complete -c grpcstream -n "__fish_grpcstream_needs_command" -f -a "soak" -d 'Load-test streaming: latency histograms, throughput, integrity, pass/fail gates'
 complete -c grpcstream -n "__fish_grpcstream_needs_command" -f -a "completions" -d 'Print a shell completion script to stdout'
 complete -c grpcstream -n "__fish_grpcstream_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand serve" -l port -d 'TCP port to listen on (0 picks a free one; the start-up line says which)' -r
@@ -60,14 +61,67 @@ complete -c grpcstream -n "__fish_grpcstream_using_subcommand probe" -l server-s
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand probe" -l output -d 'Result format on stdout (logs go to stderr)' -r -f -a "text\t'One line per probe and a summary table'
 json\t'One JSON object per probe and a summary object, newline-delimited'"
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand probe" -l header -d 'Metadata sent with every RPC, as `key=value`; repeat for more' -r
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand probe" -l ca-cert -d 'PEM file of the CA that signed the server\'s certificate [default: the system\'s roots]' -r -F
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand probe" -l client-cert -d 'PEM certificate to present to a server that requires mutual TLS (with --client-key)' -r -F
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand probe" -l client-key -d 'PEM private key of --client-cert' -r -F
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand probe" -l tls-server-name -d 'Name to verify the server\'s certificate against [default: the host of --server]' -r
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand probe" -l config -d 'Read settings from this TOML file (flags > environment > file > defaults)' -r -F
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand probe" -l log-format -d 'Log line format, on stderr' -r -f -a "text\t''
 json\t''"
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand probe" -l workers -d 'Runtime worker threads [default: one per CPU core]' -r
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand probe" -l once -d 'Probe once and exit; without it, probe repeatedly until Ctrl+C, then print a summary'
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand probe" -l insecure-skip-verify -d 'Accept any server certificate. Only for test servers: anyone in the path can read and change the traffic'
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand probe" -s v -l verbose -d 'Log at debug level, including every message\'s content'
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand probe" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand probe" -s V -l version -d 'Print version'
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand soak; and not __fish_seen_subcommand_from merge help" -l server -d 'The server to soak (`host:port`, `http://…`, `https://…`); without it, an embedded server on 127.0.0.1 with no demo delays' -r
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand soak; and not __fish_seen_subcommand_from merge help" -l pattern -d 'The RPC every stream uses' -r -f -a "client-stream\t''
+server-stream\t''
+bidi-sync\t''
+bidi-async\t''
+mix\t'Patterns drawn per stream with the weights of --mix'"
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand soak; and not __fish_seen_subcommand_from merge help" -l mix -d 'Weights for --pattern mix, e.g. `bidi-sync=70,client-stream=30` [default: all four equal]' -r
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand soak; and not __fish_seen_subcommand_from merge help" -l concurrency -d 'Streams in flight at once' -r
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand soak; and not __fish_seen_subcommand_from merge help" -l connections -d 'HTTP/2 connections the streams are spread over' -r
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand soak; and not __fish_seen_subcommand_from merge help" -l duration -d 'How long to measure, after the warm-up' -r
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand soak; and not __fish_seen_subcommand_from merge help" -l streams -d 'Stop after this many streams instead of after --duration' -r
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand soak; and not __fish_seen_subcommand_from merge help" -l warmup -d 'Load applied before measuring starts, excluded from the results' -r
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand soak; and not __fish_seen_subcommand_from merge help" -l messages-per-stream -d 'Messages each stream sends (server-stream: replies it expects from the embedded server)' -r
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand soak; and not __fish_seen_subcommand_from merge help" -l stream-duration -d 'Keep each stream open this long instead (long-lived streams)' -r
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand soak; and not __fish_seen_subcommand_from merge help" -l message-size -d 'Length of each message (the integrity header takes the first ~30 bytes)' -r
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand soak; and not __fish_seen_subcommand_from merge help" -l rate -d 'Messages per second in total, paced open-loop (latency counts from the intended send time); without it, each stream sends as fast as the server takes messages' -r
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand soak; and not __fish_seen_subcommand_from merge help" -l timeout -d 'Deadline of each stream (added to --stream-duration for long-lived streams)' -r
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand soak; and not __fish_seen_subcommand_from merge help" -l connect-timeout -d 'Deadline for establishing a connection' -r
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand soak; and not __fish_seen_subcommand_from merge help" -l server-stream-count -d 'Replies an external server sends per EchoServerStream call (its --server-stream-count)' -r
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand soak; and not __fish_seen_subcommand_from merge help" -l output -d '`text` or `json` on stdout; `json FILE` writes the JSON report to FILE and the table to stdout' -r
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand soak; and not __fish_seen_subcommand_from merge help" -l max-p99 -d 'Fail (exit 1) when the p99 latency is above this' -r
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand soak; and not __fish_seen_subcommand_from merge help" -l max-error-rate -d 'Fail (exit 1) when more than this percentage of streams failed' -r
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand soak; and not __fish_seen_subcommand_from merge help" -l min-throughput -d 'Fail (exit 1) when fewer messages per second came back' -r
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand soak; and not __fish_seen_subcommand_from merge help" -l header -d 'Metadata sent with every RPC, as `key=value`; repeat for more' -r
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand soak; and not __fish_seen_subcommand_from merge help" -l ca-cert -d 'PEM file of the CA that signed the server\'s certificate [default: the system\'s roots]' -r -F
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand soak; and not __fish_seen_subcommand_from merge help" -l client-cert -d 'PEM certificate to present to a server that requires mutual TLS (with --client-key)' -r -F
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand soak; and not __fish_seen_subcommand_from merge help" -l client-key -d 'PEM private key of --client-cert' -r -F
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand soak; and not __fish_seen_subcommand_from merge help" -l tls-server-name -d 'Name to verify the server\'s certificate against [default: the host of --server]' -r
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand soak; and not __fish_seen_subcommand_from merge help" -l config -d 'Read settings from this TOML file (flags > environment > file > defaults)' -r -F
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand soak; and not __fish_seen_subcommand_from merge help" -l log-format -d 'Log line format, on stderr' -r -f -a "text\t''
+json\t''"
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand soak; and not __fish_seen_subcommand_from merge help" -l workers -d 'Runtime worker threads [default: one per CPU core]' -r
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand soak; and not __fish_seen_subcommand_from merge help" -l insecure-skip-verify -d 'Accept any server certificate. Only for test servers: anyone in the path can read and change the traffic'
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand soak; and not __fish_seen_subcommand_from merge help" -s v -l verbose -d 'Log at debug level, including every message\'s content'
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand soak; and not __fish_seen_subcommand_from merge help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand soak; and not __fish_seen_subcommand_from merge help" -s V -l version -d 'Print version'
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand soak; and not __fish_seen_subcommand_from merge help" -f -a "merge" -d 'Combine JSON reports of several runs (e.g. from several machines) into one, with exact percentiles'
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand soak; and not __fish_seen_subcommand_from merge help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand soak; and __fish_seen_subcommand_from merge" -l output -d '`text` or `json` on stdout; `json FILE` writes the merged report to FILE' -r
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand soak; and __fish_seen_subcommand_from merge" -l config -d 'Read settings from this TOML file (flags > environment > file > defaults)' -r -F
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand soak; and __fish_seen_subcommand_from merge" -l log-format -d 'Log line format, on stderr' -r -f -a "text\t''
+json\t''"
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand soak; and __fish_seen_subcommand_from merge" -l workers -d 'Runtime worker threads [default: one per CPU core]' -r
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand soak; and __fish_seen_subcommand_from merge" -s v -l verbose -d 'Log at debug level, including every message\'s content'
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand soak; and __fish_seen_subcommand_from merge" -s h -l help -d 'Print help'
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand soak; and __fish_seen_subcommand_from merge" -s V -l version -d 'Print version'
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand soak; and __fish_seen_subcommand_from help" -f -a "merge" -d 'Combine JSON reports of several runs (e.g. from several machines) into one, with exact percentiles'
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand soak; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand completions" -l config -d 'Read settings from this TOML file (flags > environment > file > defaults)' -r -F
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand completions" -l log-format -d 'Log line format, on stderr' -r -f -a "text\t''
 json\t''"
@@ -75,7 +129,9 @@ complete -c grpcstream -n "__fish_grpcstream_using_subcommand completions" -l wo
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand completions" -s v -l verbose -d 'Log at debug level, including every message\'s content'
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c grpcstream -n "__fish_grpcstream_using_subcommand help; and not __fish_seen_subcommand_from serve probe completions help" -f -a "serve" -d 'Run the echo server (the four streaming RPCs of api.stream.v1.EchoService)'
-complete -c grpcstream -n "__fish_grpcstream_using_subcommand help; and not __fish_seen_subcommand_from serve probe completions help" -f -a "probe" -d 'Call a server\'s streaming RPCs and check every reply; the exit code tells the result'
-complete -c grpcstream -n "__fish_grpcstream_using_subcommand help; and not __fish_seen_subcommand_from serve probe completions help" -f -a "completions" -d 'Print a shell completion script to stdout'
-complete -c grpcstream -n "__fish_grpcstream_using_subcommand help; and not __fish_seen_subcommand_from serve probe completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand help; and not __fish_seen_subcommand_from serve probe soak completions help" -f -a "serve" -d 'Run the echo server (the four streaming RPCs of api.stream.v1.EchoService)'
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand help; and not __fish_seen_subcommand_from serve probe soak completions help" -f -a "probe" -d 'Call a server\'s streaming RPCs and check every reply; the exit code tells the result'
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand help; and not __fish_seen_subcommand_from serve probe soak completions help" -f -a "soak" -d 'Load-test streaming: latency histograms, throughput, integrity, pass/fail gates'
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand help; and not __fish_seen_subcommand_from serve probe soak completions help" -f -a "completions" -d 'Print a shell completion script to stdout'
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand help; and not __fish_seen_subcommand_from serve probe soak completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand help; and __fish_seen_subcommand_from soak" -f -a "merge" -d 'Combine JSON reports of several runs (e.g. from several machines) into one, with exact percentiles'

@@ -4,15 +4,14 @@
 //! file value goes through exactly the parser of its flag and precedence comes from clap.
 //! Runners receive the types below, never clap's.
 
-use std::{
-    ffi::OsString,
-    net::SocketAddr,
-    path::{Path, PathBuf},
-    process::ExitCode,
-    time::Duration,
-};
+use std::{ffi::OsString, net::SocketAddr, path::PathBuf, process::ExitCode, time::Duration};
 
-use clap::{Arg, ArgAction, FromArgMatches};
+mod file;
+mod soak;
+
+pub use soak::{Gates, MergeConfig, Output, SoakConfig, Stop, StreamLength};
+
+use clap::FromArgMatches;
 
 use tonic::metadata::{MetadataKey, MetadataMap, MetadataValue};
 
@@ -20,6 +19,7 @@ use crate::{
     cli::{self, Cli, LogFormat, OutputFormat, ProbePattern},
     contract::Pattern,
     exit_code,
+    tls::ClientTls,
 };
 
 /// Everything a run needs, resolved once at start-up.
@@ -35,12 +35,16 @@ pub struct Config {
 pub struct LogConfig {
     pub format: LogFormat,
     pub verbose: bool,
+    /// The per-RPC timing lines; a soak runs too many RPCs for them, unless --verbose.
+    pub rpc_lines: bool,
 }
 
 #[derive(Debug, Clone)]
 pub enum CommandConfig {
     Serve(ServeConfig),
     Probe(ProbeConfig),
+    Soak(SoakConfig),
+    SoakMerge(MergeConfig),
     Completions(clap_complete::Shell),
 }
 
@@ -53,11 +57,12 @@ pub struct ServeConfig {
     pub echo: EchoConfig,
 }
 
-/// Where a client connects.
+/// Where a client connects, and how it verifies an `https://` server.
 #[derive(Debug, Clone)]
 pub struct Target {
     /// `http://host:port` or `https://host:port`.
     pub uri: http::Uri,
+    pub tls: ClientTls,
 }
 
 impl Target {
@@ -158,7 +163,7 @@ where
     let matches = match first.get_one::<PathBuf>("config") {
         None => first,
         Some(path) => {
-            let cmd = with_file_defaults(cli::command(), path)?;
+            let cmd = file::with_file_defaults(cli::command(), path)?;
             cmd.try_get_matches_from(&args)?
         }
     };
@@ -169,12 +174,14 @@ fn resolve(cli: Cli) -> Result<Config, ConfigError> {
     let command = match cli.command {
         cli::Command::Serve(args) => CommandConfig::Serve(resolve_serve(args)?),
         cli::Command::Probe(args) => CommandConfig::Probe(resolve_probe(args)?),
+        cli::Command::Soak(args) => soak::resolve(*args)?,
         cli::Command::Completions { shell } => CommandConfig::Completions(shell),
     };
     Ok(Config {
         log: LogConfig {
             format: cli.log_format,
             verbose: cli.verbose,
+            rpc_lines: cli.verbose || !matches!(command, CommandConfig::Soak(_)),
         },
         workers: cli.workers.map(usize::from),
         command,
@@ -213,9 +220,26 @@ fn resolve_probe(args: cli::ProbeArgs) -> Result<ProbeConfig, ConfigError> {
         ProbePattern::BidiAsync => vec![Pattern::BidiAsync],
         ProbePattern::All => Pattern::ALL.to_vec(),
     };
+    Ok(ProbeConfig {
+        target: target(&args.server, &args.tls)?,
+        patterns,
+        once: args.once,
+        messages: args.messages,
+        message_gap: args.message_gap,
+        interval: args.interval,
+        timeout: args.timeout,
+        connect_timeout: args.connect_timeout,
+        server_stream_count: args.server_stream_count,
+        output: args.output,
+        headers: headers(&args.headers)?,
+    })
+}
+
+/// The `--header` pairs as gRPC metadata.
+fn headers(pairs: &[(String, String)]) -> Result<MetadataMap, ConfigError> {
     let mut headers = MetadataMap::new();
-    for (key, value) in &args.headers {
-        // Both were validated by the flag's parser; a failure here would be a bug there.
+    for (key, value) in pairs {
+        // The flag's parser validated both; a failure here would be a bug there.
         let (Ok(key), Ok(value)) = (
             MetadataKey::from_bytes(key.as_bytes()),
             MetadataValue::try_from(value.as_str()),
@@ -226,19 +250,30 @@ fn resolve_probe(args: cli::ProbeArgs) -> Result<ProbeConfig, ConfigError> {
         };
         headers.append(key, value);
     }
-    Ok(ProbeConfig {
-        target: parse_target(&args.server)?,
-        patterns,
-        once: args.once,
-        messages: args.messages,
-        message_gap: args.message_gap,
-        interval: args.interval,
-        timeout: args.timeout,
-        connect_timeout: args.connect_timeout,
-        server_stream_count: args.server_stream_count,
-        output: args.output,
-        headers,
-    })
+    Ok(headers)
+}
+
+/// `--server` with its TLS flags.
+fn target(server: &str, tls: &cli::ClientTlsArgs) -> Result<Target, ConfigError> {
+    let mut target = parse_target(server)?;
+    target.tls = ClientTls {
+        ca_cert: tls.ca_cert.clone(),
+        client_cert: tls.client_cert.clone(),
+        client_key: tls.client_key.clone(),
+        server_name: tls.tls_server_name.clone(),
+        insecure_skip_verify: tls.insecure_skip_verify,
+    };
+    let any_tls_flag = tls.ca_cert.is_some()
+        || tls.client_cert.is_some()
+        || tls.tls_server_name.is_some()
+        || tls.insecure_skip_verify;
+    if any_tls_flag && !target.is_tls() {
+        return Err(ConfigError::Invalid(format!(
+            "TLS flags need an https:// server, but --server is `{server}`; write https://{}",
+            target.authority()
+        )));
+    }
+    Ok(target)
 }
 
 /// `host:port` means plaintext; a scheme chooses explicitly.
@@ -266,123 +301,10 @@ pub fn parse_target(server: &str) -> Result<Target, ConfigError> {
     if !matches!(uri.path(), "" | "/") {
         return Err(invalid("must not have a path"));
     }
-    Ok(Target { uri })
-}
-
-/// Makes every value in the file the default of its flag. Top-level keys are the global
-/// flags; a table named after a subcommand holds that subcommand's flags.
-fn with_file_defaults(mut cmd: clap::Command, path: &Path) -> Result<clap::Command, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-        path: path.to_owned(),
-        source,
-    })?;
-    let table: toml::Table = text
-        .parse()
-        .map_err(|e: toml::de::Error| ConfigError::Syntax {
-            path: path.to_owned(),
-            message: e.to_string(),
-        })?;
-    let file_err = |message: String| ConfigError::File {
-        path: path.to_owned(),
-        message,
-    };
-    for (key, value) in &table {
-        if let (Some(section), toml::Value::Table(entries)) =
-            (cmd.find_subcommand(key).cloned(), value)
-        {
-            let mut sub = section;
-            for (sub_key, sub_value) in entries {
-                sub = apply(sub, &format!("{key}."), sub_key, sub_value).map_err(file_err)?;
-            }
-            cmd = cmd.mut_subcommand(key, |_| sub);
-        } else {
-            cmd = apply(cmd, "", key, value).map_err(file_err)?;
-        }
-    }
-    Ok(cmd)
-}
-
-fn apply(
-    cmd: clap::Command,
-    prefix: &str,
-    key: &str,
-    value: &toml::Value,
-) -> Result<clap::Command, String> {
-    let settable = |a: &&Arg| {
-        a.get_long()
-            .is_some_and(|l| !matches!(l, "config" | "help" | "version"))
-    };
-    let Some(arg) = cmd
-        .get_arguments()
-        .filter(settable)
-        .find(|a| a.get_long() == Some(key))
-    else {
-        let mut valid: Vec<String> = cmd
-            .get_arguments()
-            .filter(settable)
-            .filter_map(|a| a.get_long().map(str::to_owned))
-            .collect();
-        valid.extend(
-            cmd.get_subcommands()
-                .filter(|s| s.get_arguments().any(|a| settable(&a)))
-                .map(|s| format!("[{}]", s.get_name())),
-        );
-        return Err(format!(
-            "unknown key `{prefix}{key}` (valid here: {})",
-            valid.join(", ")
-        ));
-    };
-    let values = file_values(arg, value).map_err(|e| format!("key `{prefix}{key}`: {e}"))?;
-    for v in &values {
-        validate(arg, v).map_err(|e| format!("key `{prefix}{key}`: {e}"))?;
-    }
-    let id = arg.get_id().clone();
-    Ok(cmd.mut_arg(id, |a| a.default_values(values)))
-}
-
-/// The file value as the strings its flag would take on the command line.
-fn file_values(arg: &Arg, value: &toml::Value) -> Result<Vec<String>, String> {
-    let scalar = |v: &toml::Value| match v {
-        toml::Value::String(s) => Ok(s.clone()),
-        toml::Value::Integer(i) => Ok(i.to_string()),
-        toml::Value::Float(f) => Ok(f.to_string()),
-        toml::Value::Boolean(b) => Ok(b.to_string()),
-        toml::Value::Datetime(d) => Ok(d.to_string()),
-        other => Err(format!(
-            "expected a single value, found {}",
-            other.type_str()
-        )),
-    };
-    match (arg.get_action(), value) {
-        (ArgAction::SetTrue, toml::Value::Boolean(b)) => Ok(vec![b.to_string()]),
-        (ArgAction::SetTrue, other) => Err(format!(
-            "expected true or false, found {}",
-            other.type_str()
-        )),
-        (ArgAction::Append, toml::Value::Array(items)) => items.iter().map(scalar).collect(),
-        (_, v) => scalar(v).map(|s| vec![s]),
-    }
-}
-
-/// Runs the flag's own parser on a file value, so bad values fail here, naming the file.
-fn validate(arg: &Arg, value: &str) -> Result<(), String> {
-    if matches!(arg.get_action(), ArgAction::SetTrue) {
-        return Ok(());
-    }
-    let Some(long) = arg.get_long() else {
-        return Ok(());
-    };
-    let probe = clap::Command::new("grpcstream")
-        .no_binary_name(true)
-        .arg(arg.clone().global(false).required(false));
-    probe
-        .try_get_matches_from([format!("--{long}={value}")])
-        .map(drop)
-        .map_err(|e| {
-            let text = e.to_string();
-            let first = text.lines().next().unwrap_or_default();
-            first.trim_start_matches("error: ").to_owned()
-        })
+    Ok(Target {
+        uri,
+        tls: ClientTls::default(),
+    })
 }
 
 #[cfg(test)]

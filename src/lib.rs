@@ -14,6 +14,8 @@ pub mod probe;
 pub mod proto;
 pub mod runtime;
 pub mod serve;
+pub mod soak;
+pub mod tls;
 
 use std::process::ExitCode;
 
@@ -28,6 +30,8 @@ pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
             serve::run(serve, runtime::shutdown_token()).await?;
         }
         CommandConfig::Probe(probe) => return probe::run(probe, runtime::shutdown_token()).await,
+        CommandConfig::Soak(soak) => return soak::run(soak, runtime::shutdown_token()).await,
+        CommandConfig::SoakMerge(merge) => return soak::merge(&merge),
         CommandConfig::Completions(shell) => {
             completions::print(shell).context("cannot write the completion script")?;
         }

@@ -28,11 +28,14 @@ pub fn build(config: &Config) -> io::Result<tokio::runtime::Runtime> {
 /// exit so buffered lines are flushed. `RUST_LOG` overrides the level.
 pub fn init_tracing(log: LogConfig) -> WorkerGuard {
     let (writer, guard) = tracing_appender::non_blocking(io::stderr());
-    let default = if log.verbose {
+    let mut default = String::from(if log.verbose {
         "info,grpcstream=debug"
     } else {
         "info"
-    };
+    });
+    if !log.rpc_lines {
+        default.push_str(",grpcstream::rpc=warn");
+    }
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let builder = fmt()
         .with_env_filter(filter)

@@ -6,4 +6,6 @@ mod lifecycle;
 mod probe;
 mod python;
 mod serve;
+mod soak;
+mod tls;
 mod util;

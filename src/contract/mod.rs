@@ -38,16 +38,26 @@ impl std::fmt::Display for Pattern {
     }
 }
 
+/// What precedes the echoed message in the bidi replies.
+pub const SYNC_PREFIX: &str = "Sync Echo: ";
+pub const ASYNC_PREFIX: &str = "Async Echo (processed): ";
+
 pub fn server_stream_reply(i: u32, message: &str) -> String {
     format!("Echo #{i}: {message}")
 }
 
+/// `Echo #i: <message>` → `(i, message)`.
+pub fn parse_server_stream_reply(reply: &str) -> Option<(u64, &str)> {
+    let (i, message) = reply.strip_prefix("Echo #")?.split_once(": ")?;
+    Some((i.parse().ok()?, message))
+}
+
 pub fn sync_reply(message: &str) -> String {
-    format!("Sync Echo: {message}")
+    format!("{SYNC_PREFIX}{message}")
 }
 
 pub fn async_reply(message: &str) -> String {
-    format!("Async Echo (processed): {message}")
+    format!("{ASYNC_PREFIX}{message}")
 }
 
 /// The client-stream summary of the original Go server: Go's `%v` of a `[]string`,
@@ -63,6 +73,16 @@ pub fn go_client_stream_summary(messages: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn server_stream_replies_parse_back() {
+        assert_eq!(
+            parse_server_stream_reply(&server_stream_reply(3, "a: b")),
+            Some((3, "a: b"))
+        );
+        assert_eq!(parse_server_stream_reply("Echo #x: a"), None);
+        assert_eq!(parse_server_stream_reply("Echo #1:a"), None);
+    }
 
     #[test]
     fn go_form_is_space_separated_and_unquoted() {

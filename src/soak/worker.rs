@@ -1,0 +1,504 @@
+//! The one stream loop every soak worker runs, whatever the pattern: open a stream, send
+//! stamped messages, check each echo, record latency and integrity, repeat until stopped.
+//! Workers hand their measurements to the collector about once a second.
+
+use std::{
+    pin::Pin,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
+    task::{Context, Poll},
+    time::{Duration, Instant},
+};
+
+use tokio::sync::mpsc;
+use tokio_stream::Stream;
+use tokio_util::sync::CancellationToken;
+use tonic::{metadata::MetadataMap, Request, Status, Streaming};
+
+use super::{
+    integrity::{self, Stamp, Tracker},
+    stats::Stats,
+};
+use crate::{
+    client::EchoClient,
+    config::StreamLength,
+    contract::{self, Pattern},
+    interceptor::code_name,
+    proto::{EchoRequest, EchoResponse},
+};
+
+/// How often a worker hands its measurements to the collector.
+const FLUSH_EVERY: Duration = Duration::from_secs(1);
+
+/// What all workers share: the plan of the run and its stop signals.
+pub struct Shared {
+    pub clients: Vec<EchoClient>,
+    pub mix: Vec<(Pattern, u32)>,
+    pub length: StreamLength,
+    pub message_size: usize,
+    /// Messages per second of each stream (open loop), or as fast as possible.
+    pub stream_rate: Option<f64>,
+    pub timeout: Duration,
+    /// Replies per EchoServerStream call.
+    pub server_stream_count: u32,
+    pub headers: MetadataMap,
+    /// Time zero of the send stamps.
+    pub epoch: Instant,
+    /// Nothing before this (the warm-up) is recorded.
+    pub measure_from: Instant,
+    /// No new streams or messages after this; streams in flight finish.
+    pub stop: CancellationToken,
+    /// Streams still in flight after the drain period are dropped.
+    pub abort: CancellationToken,
+    /// Measured streams still to start, when the run is bounded by a stream count.
+    pub streams_left: Option<AtomicU64>,
+    pub next_stream: AtomicU64,
+    pub deltas: mpsc::Sender<Stats>,
+}
+
+impl Shared {
+    fn claim_stream(&self) -> bool {
+        if self.stop.is_cancelled() {
+            return false;
+        }
+        match &self.streams_left {
+            Some(left) if Instant::now() >= self.measure_from => left
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+                .is_ok(),
+            _ => true,
+        }
+    }
+
+    /// Weighted choice, spread evenly over consecutive stream ids.
+    fn pick(&self, id: u64) -> Pattern {
+        let total: u64 = self.mix.iter().map(|(_, w)| u64::from(*w)).sum();
+        // A multiplicative hash keeps the choice deterministic yet well mixed.
+        let mut slot = id.wrapping_mul(0x9E37_79B9_7F4A_7C15) % total.max(1);
+        for (pattern, weight) in &self.mix {
+            if slot < u64::from(*weight) {
+                return *pattern;
+            }
+            slot -= u64::from(*weight);
+        }
+        self.mix.first().map_or(Pattern::BidiSync, |(p, _)| *p)
+    }
+
+    fn deadline(&self) -> Duration {
+        match self.length {
+            StreamLength::Messages(_) => self.timeout,
+            StreamLength::Lasting(d) => d + self.timeout,
+        }
+    }
+}
+
+/// Runs streams one after another until the run stops.
+pub async fn run(shared: Arc<Shared>) {
+    let mut rec = Recorder {
+        stats: Stats::new(),
+        last_flush: Instant::now(),
+        shared: shared.clone(),
+    };
+    let mut next_call = Instant::now();
+    while shared.claim_stream() {
+        let id = shared.next_stream.fetch_add(1, Ordering::Relaxed);
+        let pattern = shared.pick(id);
+        // A server-stream call sends one message: --rate paces the calls themselves.
+        if let (Pattern::ServerStream, Some(rate)) = (pattern, shared.stream_rate) {
+            tokio::select! {
+                _ = shared.stop.cancelled() => break,
+                _ = tokio::time::sleep_until(next_call.into()) => {}
+            }
+            next_call += Duration::from_secs_f64(1.0 / rate);
+        }
+        let client = shared.clients[(id % shared.clients.len() as u64) as usize].clone();
+        run_stream(&mut rec, client, pattern, id).await;
+        rec.maybe_flush().await;
+    }
+    rec.flush().await;
+}
+
+struct Recorder {
+    stats: Stats,
+    last_flush: Instant,
+    shared: Arc<Shared>,
+}
+
+impl Recorder {
+    fn measuring(&self, now: Instant) -> bool {
+        now >= self.shared.measure_from
+    }
+
+    fn now_ns(&self, now: Instant) -> u64 {
+        now.duration_since(self.shared.epoch).as_nanos() as u64
+    }
+
+    async fn maybe_flush(&mut self) {
+        if self.last_flush.elapsed() >= FLUSH_EVERY {
+            self.flush().await;
+        }
+    }
+
+    async fn flush(&mut self) {
+        if !self.stats.is_empty() {
+            // The collector outlives the workers; a send error only means it already quit.
+            let _ = self.shared.deltas.send(self.stats.take()).await;
+        }
+        self.last_flush = Instant::now();
+    }
+
+    /// Counts one echo of `len` bytes; returns whether it falls in the measured window.
+    fn received(&mut self, now: Instant, len: usize) -> bool {
+        let measured = self.measuring(now);
+        if measured {
+            self.stats.messages_received += 1;
+            self.stats.bytes_received += len as u64;
+        }
+        measured
+    }
+}
+
+/// How a stream's exchange ended, when the server ended it with OK.
+enum Ended {
+    /// Every reply is in: messages not echoed are lost.
+    Complete { expected: u64 },
+    /// The client stopped reading (long-lived server-stream): nothing to account.
+    Stopped,
+}
+
+async fn run_stream(rec: &mut Recorder, client: EchoClient, pattern: Pattern, id: u64) {
+    let shared = rec.shared.clone();
+    let sent = Arc::new(AtomicU64::new(0));
+    let bytes_sent = Arc::new(AtomicU64::new(0));
+    let mut tracker = Tracker::default();
+    let deadline = tokio::time::Instant::now() + shared.deadline();
+    let exchange = exchange(rec, client, pattern, id, &sent, &bytes_sent, &mut tracker);
+    let outcome = tokio::select! {
+        biased;
+        _ = shared.abort.cancelled() => Err(Status::cancelled("still running when the run ended")),
+        result = tokio::time::timeout_at(deadline, exchange) => {
+            result.unwrap_or_else(|_| Err(Status::deadline_exceeded("the stream's deadline passed (client side)")))
+        }
+    };
+    let now = Instant::now();
+    if !rec.measuring(now) {
+        return;
+    }
+    let stats = &mut rec.stats;
+    stats.calls += 1;
+    stats.messages_sent += sent.load(Ordering::Relaxed);
+    stats.bytes_sent += bytes_sent.load(Ordering::Relaxed);
+    let found = match outcome {
+        Ok(Ended::Complete { expected }) => tracker.finish(expected, true),
+        Ok(Ended::Stopped) => tracker.finish(0, false),
+        Err(status) => {
+            stats.record_error(code_name(status.code()));
+            tracker.finish(0, false)
+        }
+    };
+    stats.integrity.add(&found);
+}
+
+fn request<T>(shared: &Shared, body: T) -> Request<T> {
+    let mut request = Request::new(body);
+    *request.metadata_mut() = shared.headers.clone();
+    request.set_timeout(shared.deadline());
+    request
+}
+
+async fn exchange(
+    rec: &mut Recorder,
+    mut client: EchoClient,
+    pattern: Pattern,
+    id: u64,
+    sent: &Arc<AtomicU64>,
+    bytes_sent: &Arc<AtomicU64>,
+    tracker: &mut Tracker,
+) -> Result<Ended, Status> {
+    let shared = rec.shared.clone();
+    let outbound = Outbound::new(&shared, id, sent.clone(), bytes_sent.clone());
+    match pattern {
+        Pattern::ClientStream => {
+            let reply = client
+                .echo_client_stream(request(&shared, outbound))
+                .await?
+                .into_inner();
+            let now = Instant::now();
+            let measured = rec.received(now, reply.message.len());
+            check_summary(
+                rec,
+                measured.then_some(now),
+                &reply.message,
+                id,
+                sent.load(Ordering::Relaxed),
+                tracker,
+            );
+            Ok(Ended::Complete {
+                expected: sent.load(Ordering::Relaxed),
+            })
+        }
+        Pattern::ServerStream => {
+            let mut one = outbound.with_limit(1);
+            let Some(first) = one.next_message(Instant::now()) else {
+                return Ok(Ended::Stopped);
+            };
+            let start = Instant::now();
+            let replies = client
+                .echo_server_stream(request(&shared, first.clone()))
+                .await?
+                .into_inner();
+            server_stream_replies(rec, replies, &first.message, start, tracker).await
+        }
+        Pattern::BidiSync | Pattern::BidiAsync => {
+            let (prefix, replies) = match pattern {
+                Pattern::BidiSync => (
+                    contract::SYNC_PREFIX,
+                    client
+                        .echo_bidirectional_stream_sync(request(&shared, outbound))
+                        .await?,
+                ),
+                _ => (
+                    contract::ASYNC_PREFIX,
+                    client
+                        .echo_bidirectional_stream_async(request(&shared, outbound))
+                        .await?,
+                ),
+            };
+            bidi_replies(rec, replies.into_inner(), prefix, id, sent, tracker).await?;
+            Ok(Ended::Complete {
+                expected: sent.load(Ordering::Relaxed),
+            })
+        }
+    }
+}
+
+async fn bidi_replies(
+    rec: &mut Recorder,
+    mut replies: Streaming<EchoResponse>,
+    prefix: &str,
+    id: u64,
+    sent: &AtomicU64,
+    tracker: &mut Tracker,
+) -> Result<(), Status> {
+    while let Some(reply) = replies.message().await? {
+        let now = Instant::now();
+        // Integrity is followed over the whole stream, the measurements only after the warm-up.
+        let measured = rec.received(now, reply.message.len());
+        match reply
+            .message
+            .strip_prefix(prefix)
+            .and_then(integrity::decode)
+        {
+            Some(stamp) if stamp.stream == id => {
+                tracker.observe(stamp.seq, sent.load(Ordering::Relaxed));
+                if measured {
+                    rec.stats.record_latency(Duration::from_nanos(
+                        rec.now_ns(now).saturating_sub(stamp.sent_ns),
+                    ));
+                }
+            }
+            _ => tracker.corrupted(),
+        }
+        rec.maybe_flush().await;
+    }
+    Ok(())
+}
+
+async fn server_stream_replies(
+    rec: &mut Recorder,
+    mut replies: Streaming<EchoResponse>,
+    message: &str,
+    start: Instant,
+    tracker: &mut Tracker,
+) -> Result<Ended, Status> {
+    let shared = rec.shared.clone();
+    let expected = u64::from(shared.server_stream_count);
+    let until = match shared.length {
+        StreamLength::Lasting(d) => Some(start + d),
+        StreamLength::Messages(_) => None,
+    };
+    let mut previous: Option<Instant> = None;
+    loop {
+        let next = match until {
+            Some(until) => match tokio::time::timeout_at(until.into(), replies.message()).await {
+                Ok(next) => next?,
+                Err(_) => return Ok(Ended::Stopped),
+            },
+            None => replies.message().await?,
+        };
+        let Some(reply) = next else { break };
+        let now = Instant::now();
+        if rec.received(now, reply.message.len()) {
+            match previous {
+                None => rec.stats.record_first_reply(now - start),
+                Some(previous) => rec.stats.record_inter_arrival(now - previous),
+            }
+        }
+        // `Echo #i: <message>`, i counting from 1.
+        let index = contract::parse_server_stream_reply(&reply.message)
+            .filter(|&(i, echoed)| i >= 1 && echoed == message)
+            .map(|(i, _)| i);
+        match index {
+            Some(i) => tracker.observe(i - 1, expected),
+            None => tracker.corrupted(),
+        }
+        previous = Some(now);
+        rec.maybe_flush().await;
+    }
+    Ok(Ended::Complete { expected })
+}
+
+/// Checks a client-stream summary (`Received N messages: ['…', '…']`, or Go's `[… …]`)
+/// item by item, so a lost or duplicated message is named as such, not as one bad reply.
+fn check_summary(
+    rec: &mut Recorder,
+    measured_at: Option<Instant>,
+    summary: &str,
+    id: u64,
+    sent: u64,
+    tracker: &mut Tracker,
+) {
+    let Some((count, list)) = summary
+        .strip_prefix("Received ")
+        .and_then(|rest| rest.split_once(" messages: ["))
+        .and_then(|(n, rest)| Some((n.parse::<usize>().ok()?, rest.strip_suffix(']')?)))
+    else {
+        tracker.corrupted();
+        return;
+    };
+    // Our messages hold no quotes, spaces or backslashes, so both list forms split simply.
+    let items: Vec<&str> = if list.is_empty() {
+        Vec::new()
+    } else if list.starts_with('\'') {
+        list.split(", ")
+            .map(|item| item.trim_matches('\''))
+            .collect()
+    } else {
+        list.split(' ').collect()
+    };
+    if items.len() != count {
+        tracker.corrupted();
+    }
+    let mut last_sent_ns = 0;
+    for item in items {
+        match integrity::decode(item) {
+            Some(stamp) if stamp.stream == id => {
+                tracker.observe(stamp.seq, sent);
+                last_sent_ns = last_sent_ns.max(stamp.sent_ns);
+            }
+            _ => tracker.corrupted(),
+        }
+    }
+    // The call's latency runs from the half-close, right after the last message went out.
+    if let (Some(now), true) = (measured_at, last_sent_ns > 0) {
+        rec.stats.record_latency(Duration::from_nanos(
+            rec.now_ns(now).saturating_sub(last_sent_ns),
+        ));
+    }
+}
+
+/// The request stream: stamped messages, produced when tonic asks for the next one (so
+/// HTTP/2 flow control paces a closed-loop stream), or at their scheduled times.
+struct Outbound {
+    stream: u64,
+    next_seq: u64,
+    limit: Option<u64>,
+    until: Option<Instant>,
+    size: usize,
+    epoch: Instant,
+    stop: CancellationToken,
+    sent: Arc<AtomicU64>,
+    bytes_sent: Arc<AtomicU64>,
+    pace: Option<Pace>,
+}
+
+struct Pace {
+    interval: Duration,
+    next: Instant,
+    sleep: Pin<Box<tokio::time::Sleep>>,
+}
+
+impl Outbound {
+    fn new(shared: &Shared, stream: u64, sent: Arc<AtomicU64>, bytes_sent: Arc<AtomicU64>) -> Self {
+        let now = Instant::now();
+        let (limit, until) = match shared.length {
+            StreamLength::Messages(k) => (Some(u64::from(k)), None),
+            StreamLength::Lasting(d) => (None, Some(now + d)),
+        };
+        Self {
+            stream,
+            next_seq: 0,
+            limit,
+            until,
+            size: shared.message_size,
+            epoch: shared.epoch,
+            stop: shared.stop.clone(),
+            sent,
+            bytes_sent,
+            pace: shared.stream_rate.map(|rate| Pace {
+                interval: Duration::from_secs_f64(1.0 / rate),
+                next: now,
+                sleep: Box::pin(tokio::time::sleep_until(now.into())),
+            }),
+        }
+    }
+
+    fn with_limit(mut self, limit: u64) -> Self {
+        self.limit = Some(limit);
+        self.pace = None;
+        self
+    }
+
+    /// The next message stamped with `sent_at`, or `None` when the stream is done.
+    fn next_message(&mut self, sent_at: Instant) -> Option<EchoRequest> {
+        let done = self.limit.is_some_and(|limit| self.next_seq >= limit)
+            || self.until.is_some_and(|until| Instant::now() >= until)
+            || self.stop.is_cancelled();
+        if done {
+            return None;
+        }
+        let stamp = Stamp {
+            stream: self.stream,
+            seq: self.next_seq,
+            sent_ns: sent_at.saturating_duration_since(self.epoch).as_nanos() as u64,
+        };
+        let mut message = String::with_capacity(self.size.max(48));
+        integrity::encode(stamp, self.size, &mut message);
+        self.next_seq += 1;
+        // Counted before it leaves, so its echo can never arrive "before" it was sent.
+        self.sent.fetch_add(1, Ordering::Relaxed);
+        self.bytes_sent
+            .fetch_add(message.len() as u64, Ordering::Relaxed);
+        Some(EchoRequest { message })
+    }
+}
+
+impl Stream for Outbound {
+    type Item = EchoRequest;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<EchoRequest>> {
+        let this = self.get_mut();
+        let Some(pace) = this.pace.as_mut() else {
+            return Poll::Ready(this.next_message(Instant::now()));
+        };
+        if pace.sleep.as_mut().poll(cx).is_pending() {
+            // Waiting for the slot: a stop must still end the stream promptly.
+            let stopped = std::pin::pin!(this.stop.cancelled()).poll(cx).is_ready();
+            return if stopped {
+                Poll::Ready(None)
+            } else {
+                Poll::Pending
+            };
+        }
+        // Stamped with the intended time: a stalled server shows up as latency instead of
+        // hiding behind fewer sends (coordinated omission).
+        let intended = pace.next;
+        pace.next += pace.interval;
+        let next = pace.next;
+        pace.sleep.as_mut().reset(next.into());
+        Poll::Ready(this.next_message(intended))
+    }
+}
+
+use std::future::Future as _;

@@ -1,0 +1,454 @@
+//! `grpcstream soak`: embedded runs, integrity against broken servers, gates, merge, signals
+//! and faults.
+
+use std::{pin::Pin, time::Duration};
+
+use grpcstream::{
+    config::{self, CommandConfig, SoakConfig},
+    proto::{
+        echo_service_server::{EchoService, EchoServiceServer},
+        EchoRequest, EchoResponse,
+    },
+    soak::{self, report::Report},
+};
+use tokio_stream::{Stream, StreamExt};
+use tokio_util::sync::CancellationToken;
+use tonic::{Request, Response, Status, Streaming};
+
+use crate::util::{bin, run_bounded, Process, ServeProcess};
+
+fn soak_config(args: &[&str]) -> SoakConfig {
+    let mut argv = vec!["grpcstream", "soak"];
+    argv.extend(args);
+    match config::load(argv).map(|c| c.command) {
+        Ok(CommandConfig::Soak(config)) => config,
+        other => panic!("not a soak config: {other:?}"),
+    }
+}
+
+async fn run(args: &[&str]) -> Report {
+    soak::soak(&soak_config(args), CancellationToken::new())
+        .await
+        .expect("soak runs")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embedded_soak_of_every_pattern_is_fast_ordered_and_clean() {
+    let report = run(&[
+        "--pattern",
+        "mix",
+        "--duration",
+        "2s",
+        "--warmup",
+        "200ms",
+        "--concurrency",
+        "8",
+        "--connections",
+        "2",
+    ])
+    .await;
+    let stats = &report.stats;
+    assert!(
+        stats.calls > 0 && stats.messages_received > 0,
+        "{:?}",
+        report.to_json()
+    );
+    assert_eq!(stats.calls_failed, 0, "{:?}", stats.errors);
+    assert!(stats.integrity.is_clean(), "{:?}", stats.integrity);
+    let h = &stats.latency;
+    assert!(
+        h.value_at_quantile(0.5) <= h.value_at_quantile(0.99)
+            && h.value_at_quantile(0.99) <= h.max()
+    );
+    // Server-stream was in the mix: first-reply and inter-arrival were measured too.
+    assert!(!stats.first_reply.is_empty() && !stats.inter_arrival.is_empty());
+    assert_eq!(report.reconnects, 0);
+    assert!(report.client.cpu_user_s > 0.0 && report.client.peak_rss_bytes > 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_count_bounds_the_run() {
+    let report = run(&[
+        "--streams",
+        "50",
+        "--warmup",
+        "0s",
+        "--messages-per-stream",
+        "10",
+        "--pattern",
+        "client-stream",
+    ])
+    .await;
+    assert_eq!(report.stats.calls, 50);
+    assert_eq!(report.stats.messages_sent, 500);
+    assert!(
+        report.stats.integrity.is_clean(),
+        "{:?}",
+        report.stats.integrity
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn open_loop_rate_is_held() {
+    let report = run(&[
+        "--rate",
+        "2000",
+        "--duration",
+        "2s",
+        "--warmup",
+        "0s",
+        "--concurrency",
+        "4",
+    ])
+    .await;
+    let per_s = report.stats.messages_sent as f64 / report.measured.as_secs_f64();
+    assert!(
+        (1500.0..2500.0).contains(&per_s),
+        "asked for 2000 msgs/s, sent {per_s:.0}/s"
+    );
+}
+
+/// A bidi-sync server that breaks the sixth message of every stream in one way.
+#[derive(Clone, Copy)]
+enum Fault {
+    Drop,
+    Duplicate,
+    Reorder,
+    Corrupt,
+    Fail,
+}
+
+struct Faulty(Fault);
+
+type Replies = Pin<Box<dyn Stream<Item = Result<EchoResponse, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl EchoService for Faulty {
+    async fn echo_client_stream(
+        &self,
+        _: Request<Streaming<EchoRequest>>,
+    ) -> Result<Response<EchoResponse>, Status> {
+        Err(Status::unimplemented("bidi-sync only"))
+    }
+    type EchoServerStreamStream = Replies;
+    async fn echo_server_stream(
+        &self,
+        _: Request<EchoRequest>,
+    ) -> Result<Response<Replies>, Status> {
+        Err(Status::unimplemented("bidi-sync only"))
+    }
+    type EchoBidirectionalStreamSyncStream = Replies;
+    async fn echo_bidirectional_stream_sync(
+        &self,
+        request: Request<Streaming<EchoRequest>>,
+    ) -> Result<Response<Replies>, Status> {
+        let fault = self.0;
+        let mut inbound = request.into_inner();
+        let (tx, rx) = tokio::sync::mpsc::channel(16);
+        tokio::spawn(async move {
+            let reply = |m: String| {
+                Ok(EchoResponse {
+                    message: format!("Sync Echo: {m}"),
+                })
+            };
+            let mut held = None;
+            let mut i = 0;
+            while let Some(next) = inbound.next().await {
+                let out: Vec<Result<EchoResponse, Status>> = match (next, fault, i) {
+                    (Err(status), _, _) => vec![Err(status)],
+                    (Ok(_), Fault::Drop, 5) => vec![],
+                    (Ok(m), Fault::Duplicate, 5) => {
+                        vec![reply(m.message.clone()), reply(m.message)]
+                    }
+                    (Ok(m), Fault::Reorder, 5) => {
+                        held = Some(m.message);
+                        vec![]
+                    }
+                    (Ok(m), Fault::Reorder, 6) => {
+                        vec![reply(m.message), reply(held.take().unwrap_or_default())]
+                    }
+                    (Ok(m), Fault::Corrupt, 5) => {
+                        vec![reply(m.message.replacen('a', "b", 1).replacen('c', "d", 1))]
+                    }
+                    (Ok(_), Fault::Fail, 10) => vec![Err(Status::internal("injected failure"))],
+                    (Ok(m), _, _) => vec![reply(m.message)],
+                };
+                i += 1;
+                for item in out {
+                    let failed = item.is_err();
+                    if tx.send(item).await.is_err() || failed {
+                        return;
+                    }
+                }
+            }
+        });
+        let replies = tokio_stream::wrappers::ReceiverStream::new(rx);
+        Ok(Response::new(Box::pin(replies)))
+    }
+    type EchoBidirectionalStreamAsyncStream = Replies;
+    async fn echo_bidirectional_stream_async(
+        &self,
+        _: Request<Streaming<EchoRequest>>,
+    ) -> Result<Response<Replies>, Status> {
+        Err(Status::unimplemented("bidi-sync only"))
+    }
+}
+
+async fn soak_faulty(fault: Fault) -> Report {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr").to_string();
+    tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(EchoServiceServer::new(Faulty(fault)))
+            .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener)),
+    );
+    run(&[
+        "--server",
+        &addr,
+        "--streams",
+        "20",
+        "--warmup",
+        "0s",
+        "--messages-per-stream",
+        "20",
+        "--concurrency",
+        "4",
+    ])
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_kind_of_broken_echo_is_detected() {
+    let found = soak_faulty(Fault::Drop).await.stats.integrity;
+    assert_eq!(
+        (
+            found.lost,
+            found.duplicated,
+            found.reordered,
+            found.corrupted
+        ),
+        (20, 0, 0, 0),
+        "drop: {found:?}"
+    );
+    let found = soak_faulty(Fault::Duplicate).await.stats.integrity;
+    assert_eq!(
+        (
+            found.lost,
+            found.duplicated,
+            found.reordered,
+            found.corrupted
+        ),
+        (0, 20, 0, 0),
+        "duplicate: {found:?}"
+    );
+    let found = soak_faulty(Fault::Reorder).await.stats.integrity;
+    assert_eq!(
+        (
+            found.lost,
+            found.duplicated,
+            found.reordered,
+            found.corrupted
+        ),
+        (0, 0, 20, 0),
+        "reorder: {found:?}"
+    );
+    let found = soak_faulty(Fault::Corrupt).await.stats.integrity;
+    assert_eq!(
+        (
+            found.lost,
+            found.duplicated,
+            found.reordered,
+            found.corrupted
+        ),
+        (0, 0, 0, 20),
+        "corrupt: {found:?}"
+    );
+    let report = soak_faulty(Fault::Fail).await;
+    assert_eq!(report.stats.calls_failed, 20);
+    assert_eq!(
+        report.stats.errors.get("INTERNAL"),
+        Some(&20),
+        "{:?}",
+        report.stats.errors
+    );
+    assert!(
+        report.stats.integrity.is_clean(),
+        "an error status is not silent loss: {:?}",
+        report.stats.integrity
+    );
+}
+
+#[test]
+fn gates_decide_the_exit_code_and_name_what_failed() {
+    let quick = [
+        "soak",
+        "--duration",
+        "1s",
+        "--warmup",
+        "0s",
+        "--concurrency",
+        "2",
+    ];
+    let mut args = quick.to_vec();
+    args.extend(["--max-p99", "1ns", "--min-throughput", "1e12"]);
+    let (code, mut out) = run_bounded(&args, Duration::from_secs(30));
+    assert_eq!(code, Some(1), "{}", out.transcript());
+    let stderr = out.stderr.join("\n");
+    assert!(
+        stderr.contains("FAIL max-p99") && stderr.contains("FAIL min-throughput"),
+        "{stderr}"
+    );
+    let mut args = quick.to_vec();
+    args.extend([
+        "--max-p99",
+        "10s",
+        "--min-throughput",
+        "1",
+        "--max-error-rate",
+        "0",
+    ]);
+    let (code, mut out) = run_bounded(&args, Duration::from_secs(30));
+    assert_eq!(code, Some(0), "{}", out.transcript());
+    assert!(
+        out.stdout.iter().any(|l| l.starts_with("latency")),
+        "the table is printed: {}",
+        out.transcript()
+    );
+}
+
+#[test]
+fn merged_reports_have_the_percentiles_of_one_histogram_of_both_runs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let paths: Vec<String> = ["a.json", "b.json"]
+        .iter()
+        .map(|f| dir.path().join(f).to_string_lossy().into_owned())
+        .collect();
+    for (path, concurrency) in paths.iter().zip(["1", "8"]) {
+        let (code, mut out) = run_bounded(
+            &[
+                "soak",
+                "--duration",
+                "1s",
+                "--warmup",
+                "0s",
+                "--concurrency",
+                concurrency,
+                "--output",
+                "json",
+                path,
+            ],
+            Duration::from_secs(30),
+        );
+        assert_eq!(code, Some(0), "{}", out.transcript());
+    }
+    let read = |p: &str| {
+        Report::from_json(
+            &serde_json::from_str(&std::fs::read_to_string(p).expect("report")).expect("JSON"),
+        )
+        .expect("a report")
+    };
+    let (a, b) = (read(&paths[0]), read(&paths[1]));
+    let mut both = a.stats.latency.clone();
+    both.add(&b.stats.latency).expect("same bounds");
+
+    let merged_path = dir
+        .path()
+        .join("merged.json")
+        .to_string_lossy()
+        .into_owned();
+    let (code, mut out) = run_bounded(
+        &[
+            "soak",
+            "merge",
+            &paths[0],
+            &paths[1],
+            "--output",
+            "json",
+            &merged_path,
+        ],
+        Duration::from_secs(30),
+    );
+    assert_eq!(code, Some(0), "{}", out.transcript());
+    let merged = read(&merged_path);
+    for q in [0.5, 0.9, 0.99, 0.999, 1.0] {
+        assert_eq!(
+            merged.stats.latency.value_at_quantile(q),
+            both.value_at_quantile(q),
+            "quantile {q}"
+        );
+    }
+    assert_eq!(
+        merged.stats.messages_received,
+        a.stats.messages_received + b.stats.messages_received
+    );
+    assert_eq!(merged.sources, 2);
+}
+
+#[test]
+fn sigint_stops_early_and_still_reports() {
+    let mut soak = Process::spawn(bin().args([
+        "soak",
+        "--duration",
+        "60s",
+        "--warmup",
+        "0s",
+        "--concurrency",
+        "2",
+    ]));
+    std::thread::sleep(Duration::from_millis(1500));
+    soak.signal("INT");
+    let (code, took) = soak.wait_exit(Duration::from_secs(15));
+    assert_eq!(code, Some(0), "{}", soak.transcript());
+    assert!(took < Duration::from_secs(8), "{took:?}");
+    assert!(
+        soak.stdout.iter().any(|l| l.contains("interrupted")),
+        "{}",
+        soak.transcript()
+    );
+    assert!(
+        soak.stdout.iter().any(|l| l.starts_with("latency")),
+        "{}",
+        soak.transcript()
+    );
+}
+
+#[test]
+fn a_server_restart_is_counted_and_survived() {
+    let server = ServeProcess::start(&[]);
+    let addr = server.addr.to_string();
+    let port = server.addr.port().to_string();
+    let mut soak = Process::spawn(bin().args([
+        "soak",
+        "--server",
+        &addr,
+        "--duration",
+        "4s",
+        "--warmup",
+        "0s",
+        "--concurrency",
+        "4",
+        "--timeout",
+        "5s",
+        "--output",
+        "json",
+    ]));
+    std::thread::sleep(Duration::from_millis(1000));
+    server.signal("KILL");
+    drop(server);
+    std::thread::sleep(Duration::from_millis(300));
+    let _restarted =
+        ServeProcess::start_with(bin().args(["serve", "--listen", "127.0.0.1", "--port", &port]));
+    let (code, _) = soak.wait_exit(Duration::from_secs(30));
+    let report: serde_json::Value = serde_json::from_str(&soak.stdout.join("\n"))
+        .unwrap_or_else(|e| panic!("JSON report ({e}): {}", soak.transcript()));
+    assert_eq!(code, Some(0), "{}", soak.transcript());
+    assert!(
+        report["calls"]["failed"].as_u64() > Some(0),
+        "streams cut by the kill are counted: {report}"
+    );
+    assert!(report["reconnects"].as_u64() >= Some(1), "{report}");
+    assert_eq!(report["integrity"]["lost"], 0, "{report}");
+    assert!(report["messages"]["received"].as_u64() > Some(0));
+}
