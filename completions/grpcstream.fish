@@ -44,10 +44,14 @@ complete -c grpcstream -n "__fish_grpcstream_using_subcommand serve" -l server-s
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand serve" -l server-stream-interval -d 'EchoServerStream: pause between two replies' -r
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand serve" -l async-queue -d 'EchoBidirectionalStreamAsync: capacity of the queue between receiver and worker' -r
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand serve" -l async-delay -d 'EchoBidirectionalStreamAsync: processing time per message before its reply' -r
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand serve" -l tls-cert -d 'Serve TLS with this PEM certificate (chain) (with --tls-key)' -r -F
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand serve" -l tls-key -d 'PEM private key of --tls-cert' -r -F
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand serve" -l tls-client-ca -d 'Require client certificates signed by this PEM CA (mutual TLS); others are refused' -r -F
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand serve" -l config -d 'Read settings from this TOML file (flags > environment > file > defaults)' -r -F
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand serve" -l log-format -d 'Log line format, on stderr' -r -f -a "text\t''
 json\t''"
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand serve" -l workers -d 'Runtime worker threads [default: one per CPU core]' -r
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand serve" -l no-reflection -d 'Do not serve gRPC server reflection (grpcurl list/describe)'
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand serve" -s v -l verbose -d 'Log at debug level, including every message\'s content'
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand serve" -s h -l help -d 'Print help'
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand serve" -s V -l version -d 'Print version'

@@ -310,6 +310,22 @@ pub struct ServeArgs {
     /// EchoBidirectionalStreamAsync: processing time per message before its reply.
     #[arg(long, value_name = "DURATION", default_value = "200ms", value_parser = humantime::parse_duration)]
     pub async_delay: Duration,
+
+    /// Serve TLS with this PEM certificate (chain) (with --tls-key).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// PEM private key of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
+    /// Require client certificates signed by this PEM CA (mutual TLS); others are refused.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_client_ca: Option<PathBuf>,
+
+    /// Do not serve gRPC server reflection (grpcurl list/describe).
+    #[arg(long)]
+    pub no_reflection: bool,
 }
 
 /// The clap command with `GRPCSTREAM_<LONG>` environment variables on every long flag,

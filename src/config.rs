@@ -51,6 +51,10 @@ pub enum CommandConfig {
 #[derive(Debug, Clone)]
 pub struct ServeConfig {
     pub addr: SocketAddr,
+    /// Serve TLS instead of plaintext.
+    pub tls: Option<ServeTls>,
+    /// Serve grpc.reflection v1 and v1alpha.
+    pub reflection: bool,
     /// Largest encoded message accepted or sent, in bytes.
     pub max_message_size: usize,
     pub grace: Duration,
@@ -90,6 +94,15 @@ pub struct ProbeConfig {
     pub server_stream_count: u32,
     pub output: OutputFormat,
     pub headers: MetadataMap,
+}
+
+/// The server's TLS files.
+#[derive(Debug, Clone)]
+pub struct ServeTls {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    /// Mutual TLS: the CA client certificates must be signed by.
+    pub client_ca: Option<PathBuf>,
 }
 
 /// The demo behaviour of the four RPCs.
@@ -201,6 +214,15 @@ fn resolve_serve(args: cli::ServeArgs) -> Result<ServeConfig, ConfigError> {
         })?;
     Ok(ServeConfig {
         addr: SocketAddr::new(args.listen, args.port),
+        tls: match (args.tls_cert, args.tls_key) {
+            (Some(cert), Some(key)) => Some(ServeTls {
+                cert,
+                key,
+                client_ca: args.tls_client_ca,
+            }),
+            _ => None,
+        },
+        reflection: !args.no_reflection,
         max_message_size,
         grace: args.grace,
         echo: EchoConfig {

@@ -28,16 +28,16 @@ const NO_HANG: Duration = Duration::from_secs(10);
 
 /// A CA, a server and a client certificate signed by it, and a second, unrelated CA with
 /// a client certificate of its own, as PEM files in a temporary directory.
-struct Pki {
-    dir: TempDir,
-    ca: PathBuf,
-    other_ca: PathBuf,
-    server_cert: PathBuf,
-    server_key: PathBuf,
-    client_cert: PathBuf,
-    client_key: PathBuf,
-    stranger_cert: PathBuf,
-    stranger_key: PathBuf,
+pub struct Pki {
+    pub dir: TempDir,
+    pub ca: PathBuf,
+    pub other_ca: PathBuf,
+    pub server_cert: PathBuf,
+    pub server_key: PathBuf,
+    pub client_cert: PathBuf,
+    pub client_key: PathBuf,
+    pub stranger_cert: PathBuf,
+    pub stranger_key: PathBuf,
 }
 
 fn new_ca(name: &str) -> (String, Issuer<'static, KeyPair>) {
@@ -77,7 +77,7 @@ fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     path
 }
 
-fn pki() -> Pki {
+pub fn pki() -> Pki {
     let dir = TempDir::new().expect("temp dir");
     let d = dir.path();
     let (ca, issuer) = new_ca("grpcstream test CA");

@@ -2,6 +2,7 @@
 //! and runs it until a graceful shutdown completes or its grace period runs out.
 
 mod cancel;
+mod discovery;
 pub mod echo;
 mod limits;
 
@@ -16,6 +17,7 @@ use tracing::{info, warn};
 
 use crate::{
     config::ServeConfig, interceptor::TimingLayer, proto::echo_service_server::EchoServiceServer,
+    tls,
 };
 
 /// After the grace period, how long cancelled streams get to deliver their final status.
@@ -72,15 +74,29 @@ pub async fn serve(
         server_stream = %format_args!("{}x{}", e.server_stream_count, humantime::format_duration(e.server_stream_interval)),
         async_queue = e.async_queue,
         async_delay = %humantime::format_duration(e.async_delay),
+        tls = config.tls.as_ref().map_or("off", |t| if t.client_ca.is_some() { "mutual" } else { "on" }),
+        reflection = config.reflection,
         "listening on {local}"
     );
 
+    let (health, health_service) = discovery::Health::serving().await;
+    let mut builder = Server::builder();
+    if let Some(files) = &config.tls {
+        let tls = tls::server_tls(&files.cert, &files.key, files.client_ca.as_deref())?;
+        builder = builder
+            .tls_config(tls)
+            .context("cannot use the TLS settings")?;
+    }
     let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
-    let server = Server::builder()
+    let mut router = builder
         .layer(timing.clone())
         .layer(limits::layer())
-        .add_service(echo)
-        .serve_with_incoming_shutdown(incoming, shutdown.clone().cancelled_owned());
+        .add_service(health_service)
+        .add_service(echo);
+    if config.reflection {
+        router = discovery::with_reflection(router).context("cannot build server reflection")?;
+    }
+    let server = router.serve_with_incoming_shutdown(incoming, shutdown.clone().cancelled_owned());
     tokio::pin!(server);
 
     tokio::select! {
@@ -89,6 +105,7 @@ pub async fn serve(
         _ = shutdown.cancelled() => {}
         result = &mut server => return result.context("the server stopped unexpectedly"),
     }
+    health.not_serving().await;
     info!(
         in_flight = timing.in_flight(),
         "shutting down: refusing new connections, waiting up to {} for running RPCs",
