@@ -34,6 +34,7 @@ Register-ArgumentCompleter -Native -CommandName 'grpcstream' -ScriptBlock {
             [CompletionResult]::new('probe', 'probe', [CompletionResultType]::ParameterValue, 'Call a server''s streaming RPCs and check every reply; the exit code tells the result')
             [CompletionResult]::new('soak', 'soak', [CompletionResultType]::ParameterValue, 'Load-test streaming: latency histograms, throughput, integrity, pass/fail gates')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script to stdout')
+            [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (roff) to stdout')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -49,6 +50,9 @@ Register-ArgumentCompleter -Native -CommandName 'grpcstream' -ScriptBlock {
             [CompletionResult]::new('--tls-cert', '--tls-cert', [CompletionResultType]::ParameterName, 'Serve TLS with this PEM certificate (chain) (with --tls-key)')
             [CompletionResult]::new('--tls-key', '--tls-key', [CompletionResultType]::ParameterName, 'PEM private key of --tls-cert')
             [CompletionResult]::new('--tls-client-ca', '--tls-client-ca', [CompletionResultType]::ParameterName, 'Require client certificates signed by this PEM CA (mutual TLS); others are refused')
+            [CompletionResult]::new('--auth-token-file', '--auth-token-file', [CompletionResultType]::ParameterName, 'Require `authorization: Bearer <token>` on every RPC but health checks, with the token in this file')
+            [CompletionResult]::new('--compression', '--compression', [CompletionResultType]::ParameterName, 'Compress replies to clients that accept it (requests are accepted in gzip and zstd)')
+            [CompletionResult]::new('--metrics-listen', '--metrics-listen', [CompletionResultType]::ParameterName, 'Serve Prometheus metrics over HTTP at this address (e.g. 127.0.0.1:9100) [default: off]')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Read settings from this TOML file (flags > environment > file > defaults)')
             [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Log line format, on stderr')
             [CompletionResult]::new('--workers', '--workers', [CompletionResultType]::ParameterName, 'Runtime worker threads [default: one per CPU core]')
@@ -68,9 +72,12 @@ Register-ArgumentCompleter -Native -CommandName 'grpcstream' -ScriptBlock {
             [CompletionResult]::new('--interval', '--interval', [CompletionResultType]::ParameterName, 'Pause between two probes of a pattern when repeating [default: 5s client-stream, 4s server-stream, 6s bidi-sync, 7s bidi-async]')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Deadline of every RPC')
             [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Deadline for establishing the connection')
+            [CompletionResult]::new('--service', '--service', [CompletionResultType]::ParameterName, '`probe health`: the service to check [default: "", the whole server]')
             [CompletionResult]::new('--server-stream-count', '--server-stream-count', [CompletionResultType]::ParameterName, 'Replies expected from EchoServerStream (the server''s --server-stream-count)')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Result format on stdout (logs go to stderr)')
             [CompletionResult]::new('--header', '--header', [CompletionResultType]::ParameterName, 'Metadata sent with every RPC, as `key=value`; repeat for more')
+            [CompletionResult]::new('--auth-token-file', '--auth-token-file', [CompletionResultType]::ParameterName, 'Send `authorization: Bearer <token>` with the token in this file')
+            [CompletionResult]::new('--compression', '--compression', [CompletionResultType]::ParameterName, 'Compress the messages sent (replies are accepted in gzip and zstd whatever this says)')
             [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'PEM file of the CA that signed the server''s certificate [default: the system''s roots]')
             [CompletionResult]::new('--client-cert', '--client-cert', [CompletionResultType]::ParameterName, 'PEM certificate to present to a server that requires mutual TLS (with --client-key)')
             [CompletionResult]::new('--client-key', '--client-key', [CompletionResultType]::ParameterName, 'PEM private key of --client-cert')
@@ -109,6 +116,8 @@ Register-ArgumentCompleter -Native -CommandName 'grpcstream' -ScriptBlock {
             [CompletionResult]::new('--max-error-rate', '--max-error-rate', [CompletionResultType]::ParameterName, 'Fail (exit 1) when more than this percentage of streams failed')
             [CompletionResult]::new('--min-throughput', '--min-throughput', [CompletionResultType]::ParameterName, 'Fail (exit 1) when fewer messages per second came back')
             [CompletionResult]::new('--header', '--header', [CompletionResultType]::ParameterName, 'Metadata sent with every RPC, as `key=value`; repeat for more')
+            [CompletionResult]::new('--auth-token-file', '--auth-token-file', [CompletionResultType]::ParameterName, 'Send `authorization: Bearer <token>` with the token in this file')
+            [CompletionResult]::new('--compression', '--compression', [CompletionResultType]::ParameterName, 'Compress the messages sent (replies are accepted in gzip and zstd whatever this says)')
             [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'PEM file of the CA that signed the server''s certificate [default: the system''s roots]')
             [CompletionResult]::new('--client-cert', '--client-cert', [CompletionResultType]::ParameterName, 'PEM certificate to present to a server that requires mutual TLS (with --client-key)')
             [CompletionResult]::new('--client-key', '--client-key', [CompletionResultType]::ParameterName, 'PEM private key of --client-cert')
@@ -163,11 +172,24 @@ Register-ArgumentCompleter -Native -CommandName 'grpcstream' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'grpcstream;man' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Read settings from this TOML file (flags > environment > file > defaults)')
+            [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Log line format, on stderr')
+            [CompletionResult]::new('--workers', '--workers', [CompletionResultType]::ParameterName, 'Runtime worker threads [default: one per CPU core]')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log at debug level, including every message''s content')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log at debug level, including every message''s content')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'grpcstream;help' {
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run the echo server (the four streaming RPCs of api.stream.v1.EchoService)')
             [CompletionResult]::new('probe', 'probe', [CompletionResultType]::ParameterValue, 'Call a server''s streaming RPCs and check every reply; the exit code tells the result')
             [CompletionResult]::new('soak', 'soak', [CompletionResultType]::ParameterValue, 'Load-test streaming: latency histograms, throughput, integrity, pass/fail gates')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script to stdout')
+            [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (roff) to stdout')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -185,6 +207,9 @@ Register-ArgumentCompleter -Native -CommandName 'grpcstream' -ScriptBlock {
             break
         }
         'grpcstream;help;completions' {
+            break
+        }
+        'grpcstream;help;man' {
             break
         }
         'grpcstream;help;help' {

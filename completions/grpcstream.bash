@@ -22,6 +22,9 @@ _grpcstream() {
             grpcstream,help)
                 cmd="grpcstream__subcmd__help"
                 ;;
+            grpcstream,man)
+                cmd="grpcstream__subcmd__man"
+                ;;
             grpcstream,probe)
                 cmd="grpcstream__subcmd__probe"
                 ;;
@@ -36,6 +39,9 @@ _grpcstream() {
                 ;;
             grpcstream__subcmd__help,help)
                 cmd="grpcstream__subcmd__help__subcmd__help"
+                ;;
+            grpcstream__subcmd__help,man)
+                cmd="grpcstream__subcmd__help__subcmd__man"
                 ;;
             grpcstream__subcmd__help,probe)
                 cmd="grpcstream__subcmd__help__subcmd__probe"
@@ -68,7 +74,7 @@ _grpcstream() {
 
     case "${cmd}" in
         grpcstream)
-            opts="-v -h -V --config --log-format --verbose --workers --help --version serve probe soak completions help"
+            opts="-v -h -V --config --log-format --verbose --workers --help --version serve probe soak completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -120,7 +126,7 @@ _grpcstream() {
             return 0
             ;;
         grpcstream__subcmd__help)
-            opts="serve probe soak completions help"
+            opts="serve probe soak completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -148,6 +154,20 @@ _grpcstream() {
             return 0
             ;;
         grpcstream__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        grpcstream__subcmd__help__subcmd__man)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -217,8 +237,34 @@ _grpcstream() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        grpcstream__subcmd__man)
+            opts="-v -h -V --config --log-format --verbose --workers --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --workers)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         grpcstream__subcmd__probe)
-            opts="-v -h -V --server --once --messages --message-gap --interval --timeout --connect-timeout --server-stream-count --output --header --ca-cert --client-cert --client-key --tls-server-name --insecure-skip-verify --config --log-format --verbose --workers --help --version client-stream server-stream bidi-sync bidi-async all"
+            opts="-v -h -V --server --once --messages --message-gap --interval --timeout --connect-timeout --service --server-stream-count --output --header --auth-token-file --compression --ca-cert --client-cert --client-key --tls-server-name --insecure-skip-verify --config --log-format --verbose --workers --help --version client-stream server-stream bidi-sync bidi-async all health"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -248,6 +294,10 @@ _grpcstream() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --service)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --server-stream-count)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -258,6 +308,14 @@ _grpcstream() {
                     ;;
                 --header)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --auth-token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --compression)
+                    COMPREPLY=($(compgen -W "none gzip zstd" -- "${cur}"))
                     return 0
                     ;;
                 --ca-cert)
@@ -296,7 +354,7 @@ _grpcstream() {
             return 0
             ;;
         grpcstream__subcmd__serve)
-            opts="-v -h -V --port --listen --max-message-size --grace --server-stream-count --server-stream-interval --async-queue --async-delay --tls-cert --tls-key --tls-client-ca --no-reflection --config --log-format --verbose --workers --help --version"
+            opts="-v -h -V --port --listen --max-message-size --grace --server-stream-count --server-stream-interval --async-queue --async-delay --tls-cert --tls-key --tls-client-ca --no-reflection --auth-token-file --compression --metrics-listen --config --log-format --verbose --workers --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -346,6 +404,18 @@ _grpcstream() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --auth-token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --compression)
+                    COMPREPLY=($(compgen -W "none gzip zstd" -- "${cur}"))
+                    return 0
+                    ;;
+                --metrics-listen)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -366,7 +436,7 @@ _grpcstream() {
             return 0
             ;;
         grpcstream__subcmd__soak)
-            opts="-v -h -V --server --pattern --mix --concurrency --connections --duration --streams --warmup --messages-per-stream --stream-duration --message-size --rate --timeout --connect-timeout --server-stream-count --output --max-p99 --max-error-rate --min-throughput --header --ca-cert --client-cert --client-key --tls-server-name --insecure-skip-verify --config --log-format --verbose --workers --help --version merge help"
+            opts="-v -h -V --server --pattern --mix --concurrency --connections --duration --streams --warmup --messages-per-stream --stream-duration --message-size --rate --timeout --connect-timeout --server-stream-count --output --max-p99 --max-error-rate --min-throughput --header --auth-token-file --compression --ca-cert --client-cert --client-key --tls-server-name --insecure-skip-verify --config --log-format --verbose --workers --help --version merge help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -450,6 +520,14 @@ _grpcstream() {
                     ;;
                 --header)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --auth-token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --compression)
+                    COMPREPLY=($(compgen -W "none gzip zstd" -- "${cur}"))
                     return 0
                     ;;
                 --ca-cert)

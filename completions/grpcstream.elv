@@ -31,6 +31,7 @@ set edit:completion:arg-completer[grpcstream] = {|@words|
             cand probe 'Call a server''s streaming RPCs and check every reply; the exit code tells the result'
             cand soak 'Load-test streaming: latency histograms, throughput, integrity, pass/fail gates'
             cand completions 'Print a shell completion script to stdout'
+            cand man 'Print the man page (roff) to stdout'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'grpcstream;serve'= {
@@ -45,6 +46,9 @@ set edit:completion:arg-completer[grpcstream] = {|@words|
             cand --tls-cert 'Serve TLS with this PEM certificate (chain) (with --tls-key)'
             cand --tls-key 'PEM private key of --tls-cert'
             cand --tls-client-ca 'Require client certificates signed by this PEM CA (mutual TLS); others are refused'
+            cand --auth-token-file 'Require `authorization: Bearer <token>` on every RPC but health checks, with the token in this file'
+            cand --compression 'Compress replies to clients that accept it (requests are accepted in gzip and zstd)'
+            cand --metrics-listen 'Serve Prometheus metrics over HTTP at this address (e.g. 127.0.0.1:9100) [default: off]'
             cand --config 'Read settings from this TOML file (flags > environment > file > defaults)'
             cand --log-format 'Log line format, on stderr'
             cand --workers 'Runtime worker threads [default: one per CPU core]'
@@ -63,9 +67,12 @@ set edit:completion:arg-completer[grpcstream] = {|@words|
             cand --interval 'Pause between two probes of a pattern when repeating [default: 5s client-stream, 4s server-stream, 6s bidi-sync, 7s bidi-async]'
             cand --timeout 'Deadline of every RPC'
             cand --connect-timeout 'Deadline for establishing the connection'
+            cand --service '`probe health`: the service to check [default: "", the whole server]'
             cand --server-stream-count 'Replies expected from EchoServerStream (the server''s --server-stream-count)'
             cand --output 'Result format on stdout (logs go to stderr)'
             cand --header 'Metadata sent with every RPC, as `key=value`; repeat for more'
+            cand --auth-token-file 'Send `authorization: Bearer <token>` with the token in this file'
+            cand --compression 'Compress the messages sent (replies are accepted in gzip and zstd whatever this says)'
             cand --ca-cert 'PEM file of the CA that signed the server''s certificate [default: the system''s roots]'
             cand --client-cert 'PEM certificate to present to a server that requires mutual TLS (with --client-key)'
             cand --client-key 'PEM private key of --client-cert'
@@ -103,6 +110,8 @@ set edit:completion:arg-completer[grpcstream] = {|@words|
             cand --max-error-rate 'Fail (exit 1) when more than this percentage of streams failed'
             cand --min-throughput 'Fail (exit 1) when fewer messages per second came back'
             cand --header 'Metadata sent with every RPC, as `key=value`; repeat for more'
+            cand --auth-token-file 'Send `authorization: Bearer <token>` with the token in this file'
+            cand --compression 'Compress the messages sent (replies are accepted in gzip and zstd whatever this says)'
             cand --ca-cert 'PEM file of the CA that signed the server''s certificate [default: the system''s roots]'
             cand --client-cert 'PEM certificate to present to a server that requires mutual TLS (with --client-key)'
             cand --client-key 'PEM private key of --client-cert'
@@ -151,11 +160,23 @@ set edit:completion:arg-completer[grpcstream] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'grpcstream;man'= {
+            cand --config 'Read settings from this TOML file (flags > environment > file > defaults)'
+            cand --log-format 'Log line format, on stderr'
+            cand --workers 'Runtime worker threads [default: one per CPU core]'
+            cand -v 'Log at debug level, including every message''s content'
+            cand --verbose 'Log at debug level, including every message''s content'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'grpcstream;help'= {
             cand serve 'Run the echo server (the four streaming RPCs of api.stream.v1.EchoService)'
             cand probe 'Call a server''s streaming RPCs and check every reply; the exit code tells the result'
             cand soak 'Load-test streaming: latency histograms, throughput, integrity, pass/fail gates'
             cand completions 'Print a shell completion script to stdout'
+            cand man 'Print the man page (roff) to stdout'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'grpcstream;help;serve'= {
@@ -168,6 +189,8 @@ set edit:completion:arg-completer[grpcstream] = {|@words|
         &'grpcstream;help;soak;merge'= {
         }
         &'grpcstream;help;completions'= {
+        }
+        &'grpcstream;help;man'= {
         }
         &'grpcstream;help;help'= {
         }

@@ -35,6 +35,7 @@ complete -c grpcstream -n "__fish_grpcstream_needs_command" -f -a "serve" -d 'Ru
 complete -c grpcstream -n "__fish_grpcstream_needs_command" -f -a "probe" -d 'Call a server\'s streaming RPCs and check every reply; the exit code tells the result'
 complete -c grpcstream -n "__fish_grpcstream_needs_command" -f -a "soak" -d 'Load-test streaming: latency histograms, throughput, integrity, pass/fail gates'
 complete -c grpcstream -n "__fish_grpcstream_needs_command" -f -a "completions" -d 'Print a shell completion script to stdout'
+complete -c grpcstream -n "__fish_grpcstream_needs_command" -f -a "man" -d 'Print the man page (roff) to stdout'
 complete -c grpcstream -n "__fish_grpcstream_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand serve" -l port -d 'TCP port to listen on (0 picks a free one; the start-up line says which)' -r
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand serve" -l listen -d 'IP address to listen on: `[::]` (all, IPv6 and IPv4), `0.0.0.0`, `127.0.0.1`, `[::1]`' -r
@@ -47,6 +48,11 @@ complete -c grpcstream -n "__fish_grpcstream_using_subcommand serve" -l async-de
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand serve" -l tls-cert -d 'Serve TLS with this PEM certificate (chain) (with --tls-key)' -r -F
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand serve" -l tls-key -d 'PEM private key of --tls-cert' -r -F
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand serve" -l tls-client-ca -d 'Require client certificates signed by this PEM CA (mutual TLS); others are refused' -r -F
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand serve" -l auth-token-file -d 'Require `authorization: Bearer <token>` on every RPC but health checks, with the token in this file' -r -F
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand serve" -l compression -d 'Compress replies to clients that accept it (requests are accepted in gzip and zstd)' -r -f -a "none\t''
+gzip\t''
+zstd\t''"
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand serve" -l metrics-listen -d 'Serve Prometheus metrics over HTTP at this address (e.g. 127.0.0.1:9100) [default: off]' -r
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand serve" -l config -d 'Read settings from this TOML file (flags > environment > file > defaults)' -r -F
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand serve" -l log-format -d 'Log line format, on stderr' -r -f -a "text\t''
 json\t''"
@@ -61,10 +67,15 @@ complete -c grpcstream -n "__fish_grpcstream_using_subcommand probe" -l message-
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand probe" -l interval -d 'Pause between two probes of a pattern when repeating [default: 5s client-stream, 4s server-stream, 6s bidi-sync, 7s bidi-async]' -r
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand probe" -l timeout -d 'Deadline of every RPC' -r
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand probe" -l connect-timeout -d 'Deadline for establishing the connection' -r
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand probe" -l service -d '`probe health`: the service to check [default: "", the whole server]' -r
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand probe" -l server-stream-count -d 'Replies expected from EchoServerStream (the server\'s --server-stream-count)' -r
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand probe" -l output -d 'Result format on stdout (logs go to stderr)' -r -f -a "text\t'One line per probe and a summary table'
 json\t'One JSON object per probe and a summary object, newline-delimited'"
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand probe" -l header -d 'Metadata sent with every RPC, as `key=value`; repeat for more' -r
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand probe" -l auth-token-file -d 'Send `authorization: Bearer <token>` with the token in this file' -r -F
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand probe" -l compression -d 'Compress the messages sent (replies are accepted in gzip and zstd whatever this says)' -r -f -a "none\t''
+gzip\t''
+zstd\t''"
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand probe" -l ca-cert -d 'PEM file of the CA that signed the server\'s certificate [default: the system\'s roots]' -r -F
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand probe" -l client-cert -d 'PEM certificate to present to a server that requires mutual TLS (with --client-key)' -r -F
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand probe" -l client-key -d 'PEM private key of --client-cert' -r -F
@@ -102,6 +113,10 @@ complete -c grpcstream -n "__fish_grpcstream_using_subcommand soak; and not __fi
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand soak; and not __fish_seen_subcommand_from merge help" -l max-error-rate -d 'Fail (exit 1) when more than this percentage of streams failed' -r
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand soak; and not __fish_seen_subcommand_from merge help" -l min-throughput -d 'Fail (exit 1) when fewer messages per second came back' -r
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand soak; and not __fish_seen_subcommand_from merge help" -l header -d 'Metadata sent with every RPC, as `key=value`; repeat for more' -r
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand soak; and not __fish_seen_subcommand_from merge help" -l auth-token-file -d 'Send `authorization: Bearer <token>` with the token in this file' -r -F
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand soak; and not __fish_seen_subcommand_from merge help" -l compression -d 'Compress the messages sent (replies are accepted in gzip and zstd whatever this says)' -r -f -a "none\t''
+gzip\t''
+zstd\t''"
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand soak; and not __fish_seen_subcommand_from merge help" -l ca-cert -d 'PEM file of the CA that signed the server\'s certificate [default: the system\'s roots]' -r -F
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand soak; and not __fish_seen_subcommand_from merge help" -l client-cert -d 'PEM certificate to present to a server that requires mutual TLS (with --client-key)' -r -F
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand soak; and not __fish_seen_subcommand_from merge help" -l client-key -d 'PEM private key of --client-cert' -r -F
@@ -133,9 +148,17 @@ complete -c grpcstream -n "__fish_grpcstream_using_subcommand completions" -l wo
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand completions" -s v -l verbose -d 'Log at debug level, including every message\'s content'
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c grpcstream -n "__fish_grpcstream_using_subcommand help; and not __fish_seen_subcommand_from serve probe soak completions help" -f -a "serve" -d 'Run the echo server (the four streaming RPCs of api.stream.v1.EchoService)'
-complete -c grpcstream -n "__fish_grpcstream_using_subcommand help; and not __fish_seen_subcommand_from serve probe soak completions help" -f -a "probe" -d 'Call a server\'s streaming RPCs and check every reply; the exit code tells the result'
-complete -c grpcstream -n "__fish_grpcstream_using_subcommand help; and not __fish_seen_subcommand_from serve probe soak completions help" -f -a "soak" -d 'Load-test streaming: latency histograms, throughput, integrity, pass/fail gates'
-complete -c grpcstream -n "__fish_grpcstream_using_subcommand help; and not __fish_seen_subcommand_from serve probe soak completions help" -f -a "completions" -d 'Print a shell completion script to stdout'
-complete -c grpcstream -n "__fish_grpcstream_using_subcommand help; and not __fish_seen_subcommand_from serve probe soak completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand man" -l config -d 'Read settings from this TOML file (flags > environment > file > defaults)' -r -F
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand man" -l log-format -d 'Log line format, on stderr' -r -f -a "text\t''
+json\t''"
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand man" -l workers -d 'Runtime worker threads [default: one per CPU core]' -r
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand man" -s v -l verbose -d 'Log at debug level, including every message\'s content'
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand man" -s h -l help -d 'Print help'
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand man" -s V -l version -d 'Print version'
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand help; and not __fish_seen_subcommand_from serve probe soak completions man help" -f -a "serve" -d 'Run the echo server (the four streaming RPCs of api.stream.v1.EchoService)'
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand help; and not __fish_seen_subcommand_from serve probe soak completions man help" -f -a "probe" -d 'Call a server\'s streaming RPCs and check every reply; the exit code tells the result'
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand help; and not __fish_seen_subcommand_from serve probe soak completions man help" -f -a "soak" -d 'Load-test streaming: latency histograms, throughput, integrity, pass/fail gates'
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand help; and not __fish_seen_subcommand_from serve probe soak completions man help" -f -a "completions" -d 'Print a shell completion script to stdout'
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand help; and not __fish_seen_subcommand_from serve probe soak completions man help" -f -a "man" -d 'Print the man page (roff) to stdout'
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand help; and not __fish_seen_subcommand_from serve probe soak completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand help; and __fish_seen_subcommand_from soak" -f -a "merge" -d 'Combine JSON reports of several runs (e.g. from several machines) into one, with exact percentiles'

@@ -51,6 +51,8 @@ pub enum Command {
         /// The shell to complete for.
         shell: Shell,
     },
+    /// Print the man page (roff) to stdout.
+    Man,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -76,6 +78,8 @@ pub enum ProbePattern {
     BidiAsync,
     /// The four patterns, concurrently, each on its own schedule.
     All,
+    /// grpc.health.v1.Health/Check, like grpc-health-probe: passes only when SERVING.
+    Health,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -84,6 +88,30 @@ pub enum OutputFormat {
     Text,
     /// One JSON object per probe and a summary object, newline-delimited.
     Json,
+}
+
+/// Message compression (gRPC `grpc-encoding`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Compression {
+    None,
+    Gzip,
+    Zstd,
+}
+
+/// What a client adds to every RPC.
+#[derive(Debug, Clone, Args)]
+pub struct CallArgs {
+    /// Metadata sent with every RPC, as `key=value`; repeat for more.
+    #[arg(long = "header", value_name = "KEY=VALUE", value_parser = parse_header)]
+    pub headers: Vec<(String, String)>,
+
+    /// Send `authorization: Bearer <token>` with the token in this file.
+    #[arg(long, value_name = "FILE")]
+    pub auth_token_file: Option<PathBuf>,
+
+    /// Compress the messages sent (replies are accepted in gzip and zstd whatever this says).
+    #[arg(long, value_enum, default_value_t = Compression::None)]
+    pub compression: Compression,
 }
 
 /// How a client verifies and authenticates itself to an `https://` server.
@@ -144,6 +172,10 @@ pub struct ProbeArgs {
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = humantime::parse_duration)]
     pub connect_timeout: Duration,
 
+    /// `probe health`: the service to check [default: "", the whole server].
+    #[arg(long, value_name = "NAME", default_value = "")]
+    pub service: String,
+
     /// Replies expected from EchoServerStream (the server's --server-stream-count).
     #[arg(long, value_name = "N", default_value_t = 5)]
     pub server_stream_count: u32,
@@ -152,9 +184,8 @@ pub struct ProbeArgs {
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
 
-    /// Metadata sent with every RPC, as `key=value`; repeat for more.
-    #[arg(long = "header", value_name = "KEY=VALUE", value_parser = parse_header)]
-    pub headers: Vec<(String, String)>,
+    #[command(flatten)]
+    pub call: CallArgs,
 
     #[command(flatten)]
     pub tls: ClientTlsArgs,
@@ -255,9 +286,8 @@ pub struct SoakArgs {
     #[arg(long, value_name = "MSGS_PER_S")]
     pub min_throughput: Option<f64>,
 
-    /// Metadata sent with every RPC, as `key=value`; repeat for more.
-    #[arg(long = "header", value_name = "KEY=VALUE", value_parser = parse_header)]
-    pub headers: Vec<(String, String)>,
+    #[command(flatten)]
+    pub call: CallArgs,
 
     #[command(flatten)]
     pub tls: ClientTlsArgs,
@@ -326,6 +356,18 @@ pub struct ServeArgs {
     /// Do not serve gRPC server reflection (grpcurl list/describe).
     #[arg(long)]
     pub no_reflection: bool,
+
+    /// Require `authorization: Bearer <token>` on every RPC but health checks, with the token in this file.
+    #[arg(long, value_name = "FILE")]
+    pub auth_token_file: Option<PathBuf>,
+
+    /// Compress replies to clients that accept it (requests are accepted in gzip and zstd).
+    #[arg(long, value_enum, default_value_t = Compression::None)]
+    pub compression: Compression,
+
+    /// Serve Prometheus metrics over HTTP at this address (e.g. 127.0.0.1:9100) [default: off].
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_listen: Option<std::net::SocketAddr>,
 }
 
 /// The clap command with `GRPCSTREAM_<LONG>` environment variables on every long flag,

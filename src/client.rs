@@ -17,7 +17,10 @@ use tonic::transport::{Channel, Endpoint};
 use tower::{ServiceBuilder, ServiceExt};
 use tracing::warn;
 
+use tonic::codec::CompressionEncoding;
+
 use crate::{
+    cli::Compression,
     config::Target,
     interceptor::{Timing, TimingLayer},
     proto::echo_service_client::EchoServiceClient,
@@ -32,21 +35,59 @@ pub struct Clients {
     pub connects: Arc<AtomicU64>,
 }
 
+/// A timed channel to the target.
+pub type TimedChannel = Timing<Channel>;
+
 /// One client that connects on first use and reconnects after failures by itself, so a
 /// server that comes back is picked up without a restart.
-pub fn connect_lazy(target: &Target, connect_timeout: Duration) -> anyhow::Result<EchoClient> {
-    let mut clients = connect_many(target, connect_timeout, 1)?.clients;
-    clients
-        .pop()
-        .ok_or_else(|| anyhow::anyhow!("no client was created"))
+pub fn connect_lazy(
+    target: &Target,
+    connect_timeout: Duration,
+    compression: Compression,
+) -> anyhow::Result<EchoClient> {
+    let (channels, _) = channels(target, connect_timeout, 1)?;
+    let channel = channels
+        .into_iter()
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("no channel was created"))?;
+    Ok(echo_client(channel, compression))
 }
 
 /// `n` clients, each with its own HTTP/2 connection.
 pub fn connect_many(
     target: &Target,
     connect_timeout: Duration,
+    compression: Compression,
     n: usize,
 ) -> anyhow::Result<Clients> {
+    let (channels, connects) = channels(target, connect_timeout, n)?;
+    let clients = channels
+        .into_iter()
+        .map(|channel| echo_client(channel, compression))
+        .collect();
+    Ok(Clients { clients, connects })
+}
+
+/// The EchoService client on `channel`: accepts compressed replies, sends compressed when asked.
+pub fn echo_client(channel: TimedChannel, compression: Compression) -> EchoClient {
+    // Replies can be as large as the server's limit (50 MiB by default), not tonic's 4 MiB.
+    let client = EchoServiceClient::new(channel)
+        .max_decoding_message_size(usize::MAX)
+        .accept_compressed(CompressionEncoding::Gzip)
+        .accept_compressed(CompressionEncoding::Zstd);
+    match encoding(compression) {
+        Some(encoding) => client.send_compressed(encoding),
+        None => client,
+    }
+}
+
+/// `n` lazily connecting channels (one HTTP/2 connection each) with the timing layer, and
+/// the count of TCP connections they open.
+pub fn channels(
+    target: &Target,
+    connect_timeout: Duration,
+    n: usize,
+) -> anyhow::Result<(Vec<TimedChannel>, Arc<AtomicU64>)> {
     let connects = Arc::new(AtomicU64::new(0));
     let tls = if target.is_tls() {
         if target.tls.insecure_skip_verify {
@@ -62,7 +103,7 @@ pub fn connect_many(
     }
     .connect_timeout(connect_timeout)
     .tcp_nodelay(true);
-    let clients = (0..n)
+    let channels = (0..n)
         .map(|_| {
             let connects = connects.clone();
             let channel = match tls.clone() {
@@ -87,14 +128,21 @@ pub fn connect_many(
                     },
                 )),
             };
-            let timed = ServiceBuilder::new()
+            ServiceBuilder::new()
                 .layer(TimingLayer::client(target.authority()))
-                .service(channel);
-            // Replies can be as large as the server's limit (50 MiB by default), not tonic's 4 MiB.
-            EchoServiceClient::new(timed).max_decoding_message_size(usize::MAX)
+                .service(channel)
         })
         .collect();
-    Ok(Clients { clients, connects })
+    Ok((channels, connects))
+}
+
+/// tonic's name for a compression choice; `None` sends uncompressed.
+pub fn encoding(compression: Compression) -> Option<CompressionEncoding> {
+    match compression {
+        Compression::None => None,
+        Compression::Gzip => Some(CompressionEncoding::Gzip),
+        Compression::Zstd => Some(CompressionEncoding::Zstd),
+    }
 }
 
 async fn dial(uri: &http::Uri, timeout: Duration, connects: &AtomicU64) -> io::Result<TcpStream> {

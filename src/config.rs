@@ -4,7 +4,13 @@
 //! file value goes through exactly the parser of its flag and precedence comes from clap.
 //! Runners receive the types below, never clap's.
 
-use std::{ffi::OsString, net::SocketAddr, path::PathBuf, process::ExitCode, time::Duration};
+use std::{
+    ffi::OsString,
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    process::ExitCode,
+    time::Duration,
+};
 
 mod file;
 mod soak;
@@ -16,7 +22,7 @@ use clap::FromArgMatches;
 use tonic::metadata::{MetadataKey, MetadataMap, MetadataValue};
 
 use crate::{
-    cli::{self, Cli, LogFormat, OutputFormat, ProbePattern},
+    cli::{self, Cli, Compression, LogFormat, OutputFormat, ProbePattern},
     contract::Pattern,
     exit_code,
     tls::ClientTls,
@@ -43,6 +49,7 @@ pub struct LogConfig {
 pub enum CommandConfig {
     Serve(ServeConfig),
     Probe(ProbeConfig),
+    Man,
     Soak(SoakConfig),
     SoakMerge(MergeConfig),
     Completions(clap_complete::Shell),
@@ -55,6 +62,12 @@ pub struct ServeConfig {
     pub tls: Option<ServeTls>,
     /// Serve grpc.reflection v1 and v1alpha.
     pub reflection: bool,
+    /// Required bearer token, if any.
+    pub auth_token: Option<String>,
+    /// Compression of replies.
+    pub compression: Compression,
+    /// Where to serve Prometheus metrics.
+    pub metrics_listen: Option<SocketAddr>,
     /// Largest encoded message accepted or sent, in bytes.
     pub max_message_size: usize,
     pub grace: Duration,
@@ -85,6 +98,8 @@ pub struct ProbeConfig {
     pub target: Target,
     /// Probed concurrently, each on its own schedule.
     pub patterns: Vec<Pattern>,
+    /// `probe health`: the service whose health to check (`""` is the whole server).
+    pub health: Option<String>,
     pub once: bool,
     pub messages: Option<u32>,
     pub message_gap: Option<Duration>,
@@ -93,7 +108,14 @@ pub struct ProbeConfig {
     pub connect_timeout: Duration,
     pub server_stream_count: u32,
     pub output: OutputFormat,
+    pub call: Call,
+}
+
+/// What a client adds to every RPC: metadata (with the bearer token) and compression.
+#[derive(Debug, Clone)]
+pub struct Call {
     pub headers: MetadataMap,
+    pub compression: Compression,
 }
 
 /// The server's TLS files.
@@ -189,6 +211,7 @@ fn resolve(cli: Cli) -> Result<Config, ConfigError> {
         cli::Command::Probe(args) => CommandConfig::Probe(resolve_probe(args)?),
         cli::Command::Soak(args) => soak::resolve(*args)?,
         cli::Command::Completions { shell } => CommandConfig::Completions(shell),
+        cli::Command::Man => CommandConfig::Man,
     };
     Ok(Config {
         log: LogConfig {
@@ -223,6 +246,13 @@ fn resolve_serve(args: cli::ServeArgs) -> Result<ServeConfig, ConfigError> {
             _ => None,
         },
         reflection: !args.no_reflection,
+        auth_token: args
+            .auth_token_file
+            .as_deref()
+            .map(read_token)
+            .transpose()?,
+        compression: args.compression,
+        metrics_listen: args.metrics_listen,
         max_message_size,
         grace: args.grace,
         echo: EchoConfig {
@@ -241,10 +271,12 @@ fn resolve_probe(args: cli::ProbeArgs) -> Result<ProbeConfig, ConfigError> {
         ProbePattern::BidiSync => vec![Pattern::BidiSync],
         ProbePattern::BidiAsync => vec![Pattern::BidiAsync],
         ProbePattern::All => Pattern::ALL.to_vec(),
+        ProbePattern::Health => Vec::new(),
     };
     Ok(ProbeConfig {
         target: target(&args.server, &args.tls)?,
         patterns,
+        health: (args.pattern == ProbePattern::Health).then(|| args.service.clone()),
         once: args.once,
         messages: args.messages,
         message_gap: args.message_gap,
@@ -253,14 +285,43 @@ fn resolve_probe(args: cli::ProbeArgs) -> Result<ProbeConfig, ConfigError> {
         connect_timeout: args.connect_timeout,
         server_stream_count: args.server_stream_count,
         output: args.output,
-        headers: headers(&args.headers)?,
+        call: call(&args.call)?,
     })
 }
 
-/// The `--header` pairs as gRPC metadata.
-fn headers(pairs: &[(String, String)]) -> Result<MetadataMap, ConfigError> {
+/// Reads a bearer token: the file's content without surrounding whitespace.
+pub fn read_token(path: &Path) -> Result<String, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    let token = text.trim();
+    if token.is_empty() {
+        return Err(ConfigError::File {
+            path: path.to_owned(),
+            message: "the token file is empty".into(),
+        });
+    }
+    if !token.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(ConfigError::File {
+            path: path.to_owned(),
+            message: "a token must be printable ASCII without spaces".into(),
+        });
+    }
+    Ok(token.to_owned())
+}
+
+/// `--header` pairs (plus the bearer token) as gRPC metadata, and the compression.
+fn call(args: &cli::CallArgs) -> Result<Call, ConfigError> {
+    let mut pairs = args.headers.clone();
+    if let Some(path) = &args.auth_token_file {
+        pairs.push((
+            "authorization".into(),
+            format!("Bearer {}", read_token(path)?),
+        ));
+    }
     let mut headers = MetadataMap::new();
-    for (key, value) in pairs {
+    for (key, value) in &pairs {
         // The flag's parser validated both; a failure here would be a bug there.
         let (Ok(key), Ok(value)) = (
             MetadataKey::from_bytes(key.as_bytes()),
@@ -272,7 +333,10 @@ fn headers(pairs: &[(String, String)]) -> Result<MetadataMap, ConfigError> {
         };
         headers.append(key, value);
     }
-    Ok(headers)
+    Ok(Call {
+        headers,
+        compression: args.compression,
+    })
 }
 
 /// `--server` with its TLS flags.

@@ -19,12 +19,16 @@ use std::{
     time::{Duration, Instant},
 };
 
-use bytes::{Buf, Bytes};
+use bytes::Bytes;
 use http::{uri::PathAndQuery, HeaderMap};
 use http_body::{Body as HttpBody, Frame, SizeHint};
 use pin_project_lite::pin_project;
 use tonic::{body::Body, transport::server::TcpConnectInfo, Code};
 use tower::{Layer, Service};
+
+mod frames;
+
+use frames::FrameCounter;
 
 /// Which end of the RPC this process is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,13 +46,31 @@ impl Side {
     }
 }
 
+/// What an observer (the metrics) learns of every finished RPC.
+#[derive(Debug)]
+pub struct Finished<'a> {
+    pub method: &'a str,
+    /// The gRPC status name; a dropped stream counts as CANCELLED.
+    pub status: &'static str,
+    pub sent: u64,
+    pub received: u64,
+    pub duration: Duration,
+}
+
+/// Told when RPCs start and finish, beside the log line.
+pub trait Observer: Send + Sync + 'static {
+    fn started(&self, method: &str);
+    fn finished(&self, rpc: &Finished<'_>);
+}
+
 /// The layer; clones share the in-flight count.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct TimingLayer {
     side: Side,
     /// The client's target, as the peer of its RPCs (the request URI holds only the path here).
     target: Option<Arc<str>>,
     in_flight: Arc<AtomicUsize>,
+    observer: Option<Arc<dyn Observer>>,
 }
 
 impl TimingLayer {
@@ -57,6 +79,7 @@ impl TimingLayer {
             side: Side::Server,
             target: None,
             in_flight: Arc::default(),
+            observer: None,
         }
     }
 
@@ -65,7 +88,13 @@ impl TimingLayer {
             side: Side::Client,
             target: Some(target.into()),
             in_flight: Arc::default(),
+            observer: None,
         }
+    }
+
+    pub fn with_observer(mut self, observer: Arc<dyn Observer>) -> Self {
+        self.observer = Some(observer);
+        self
     }
 
     /// RPCs started and not yet finished (response trailers not yet seen).
@@ -85,7 +114,7 @@ impl<S> Layer<S> for TimingLayer {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Timing<S> {
     inner: S,
     layer: TimingLayer,
@@ -121,8 +150,12 @@ where
             start: Instant::now(),
             request_messages: AtomicU64::new(0),
             in_flight: self.layer.in_flight.clone(),
+            observer: self.layer.observer.clone(),
         });
         rpc.in_flight.fetch_add(1, Ordering::Relaxed);
+        if let Some(observer) = &rpc.observer {
+            observer.started(rpc.method_path());
+        }
         let counted = Arc::clone(&rpc);
         let req = req.map(|body| {
             Body::new(RequestBody {
@@ -146,6 +179,7 @@ struct Rpc {
     start: Instant,
     request_messages: AtomicU64,
     in_flight: Arc<AtomicUsize>,
+    observer: Option<Arc<dyn Observer>>,
 }
 
 enum Peer {
@@ -176,6 +210,17 @@ enum Outcome {
     Error(String),
 }
 
+impl Outcome {
+    fn code_name(&self) -> &'static str {
+        match self {
+            Outcome::Status(code) => code_name(*code),
+            Outcome::NoStatus { .. } => "UNKNOWN",
+            Outcome::Dropped => "CANCELLED",
+            Outcome::Error(_) => "UNAVAILABLE",
+        }
+    }
+}
+
 impl fmt::Display for Outcome {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -188,14 +233,28 @@ impl fmt::Display for Outcome {
 }
 
 impl Rpc {
+    fn method_path(&self) -> &str {
+        self.method.as_ref().map_or("-", PathAndQuery::path)
+    }
+
     fn finish(&self, outcome: Outcome, response_messages: u64, first_reply: Option<Duration>) {
         self.in_flight.fetch_sub(1, Ordering::Relaxed);
+        let duration = self.start.elapsed();
         let requests = self.request_messages.load(Ordering::Relaxed);
         let (sent, received) = match self.side {
             Side::Server => (response_messages, requests),
             Side::Client => (requests, response_messages),
         };
-        let method = self.method.as_ref().map_or("-", PathAndQuery::path);
+        let method = self.method_path();
+        if let Some(observer) = &self.observer {
+            observer.finished(&Finished {
+                method,
+                status: outcome.code_name(),
+                sent,
+                received,
+                duration,
+            });
+        }
         tracing::info!(
             target: "grpcstream::rpc",
             side = %self.side.as_str(),
@@ -205,7 +264,7 @@ impl Rpc {
             sent,
             received,
             first_reply_ms = %Millis(first_reply),
-            duration_ms = %Millis(Some(self.start.elapsed())),
+            duration_ms = %Millis(Some(duration)),
             "rpc finished"
         );
     }
@@ -391,55 +450,6 @@ impl HttpBody for RequestBody {
     }
 }
 
-/// Follows gRPC's length-prefixed framing (1 flag byte, 4 length bytes, payload) across
-/// arbitrary chunk boundaries and counts complete messages.
-#[derive(Debug, Default)]
-struct FrameCounter {
-    header: [u8; 5],
-    header_len: usize,
-    payload_left: usize,
-    messages: u64,
-}
-
-impl FrameCounter {
-    /// Consumes a chunk; returns how many messages it completed.
-    fn feed(&mut self, chunk: &Bytes) -> u64 {
-        let before = self.messages;
-        let mut rest = chunk.chunk();
-        while !rest.is_empty() {
-            if self.header_len < 5 {
-                let take = (5 - self.header_len).min(rest.len());
-                self.header[self.header_len..self.header_len + take].copy_from_slice(&rest[..take]);
-                self.header_len += take;
-                rest = &rest[take..];
-                if self.header_len == 5 {
-                    let len = u32::from_be_bytes([
-                        self.header[1],
-                        self.header[2],
-                        self.header[3],
-                        self.header[4],
-                    ]);
-                    self.payload_left = len as usize;
-                    self.complete_if_done();
-                }
-            } else {
-                let take = self.payload_left.min(rest.len());
-                self.payload_left -= take;
-                rest = &rest[take..];
-                self.complete_if_done();
-            }
-        }
-        self.messages - before
-    }
-
-    fn complete_if_done(&mut self) {
-        if self.header_len == 5 && self.payload_left == 0 {
-            self.messages += 1;
-            self.header_len = 0;
-        }
-    }
-}
-
 fn grpc_status(headers: &HeaderMap) -> Option<Code> {
     let value = headers.get("grpc-status")?.to_str().ok()?;
     value.parse::<i32>().ok().map(Code::from_i32)
@@ -465,40 +475,5 @@ pub fn code_name(code: Code) -> &'static str {
         Code::Unavailable => "UNAVAILABLE",
         Code::DataLoss => "DATA_LOSS",
         Code::Unauthenticated => "UNAUTHENTICATED",
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn frame(len: usize) -> Vec<u8> {
-        let mut v = vec![0u8];
-        v.extend_from_slice(&(len as u32).to_be_bytes());
-        v.extend(std::iter::repeat_n(b'x', len));
-        v
-    }
-
-    #[test]
-    fn counts_messages_split_across_chunks() {
-        let mut all = frame(3);
-        all.extend(frame(0));
-        all.extend(frame(10));
-        let mut counter = FrameCounter::default();
-        let mut total = 0;
-        // One byte at a time: every header and payload boundary falls inside a chunk.
-        for byte in &all {
-            total += counter.feed(&Bytes::copy_from_slice(&[*byte]));
-        }
-        assert_eq!(total, 3);
-        assert_eq!(counter.feed(&Bytes::from(all)), 3);
-    }
-
-    #[test]
-    fn an_incomplete_message_is_not_counted() {
-        let mut counter = FrameCounter::default();
-        let partial = &frame(8)[..9];
-        assert_eq!(counter.feed(&Bytes::copy_from_slice(partial)), 0);
-        assert_eq!(counter.feed(&Bytes::from_static(b"xxxx")), 1);
     }
 }

@@ -10,6 +10,7 @@ pub mod config;
 pub mod contract;
 pub mod exit_code;
 pub mod interceptor;
+pub mod man;
 pub mod probe;
 pub mod proto;
 pub mod runtime;
@@ -32,6 +33,7 @@ pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
         CommandConfig::Probe(probe) => return probe::run(probe, runtime::shutdown_token()).await,
         CommandConfig::Soak(soak) => return soak::run(soak, runtime::shutdown_token()).await,
         CommandConfig::SoakMerge(merge) => return soak::merge(&merge),
+        CommandConfig::Man => man::print().context("cannot write the man page")?,
         CommandConfig::Completions(shell) => {
             completions::print(shell).context("cannot write the completion script")?;
         }

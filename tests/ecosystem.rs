@@ -363,3 +363,269 @@ fn tls_flags_without_https_are_a_usage_error() {
         out.transcript()
     );
 }
+
+#[test]
+fn probe_health_passes_only_when_serving() {
+    let server = ServeProcess::start(&[]);
+    let addr = server.addr.to_string();
+    let (code, mut out) = run_bounded(
+        &["probe", "health", "--once", "--server", &addr],
+        Duration::from_secs(30),
+    );
+    assert_eq!(code, Some(0), "{}", out.transcript());
+    assert!(
+        out.stdout[0].starts_with("PASS health"),
+        "{}",
+        out.stdout[0]
+    );
+    let (code, mut out) = run_bounded(
+        &[
+            "probe",
+            "health",
+            "--once",
+            "--server",
+            &addr,
+            "--service",
+            "api.stream.v1.EchoService",
+        ],
+        Duration::from_secs(30),
+    );
+    assert_eq!(code, Some(0), "{}", out.transcript());
+    let (code, mut out) = run_bounded(
+        &[
+            "probe",
+            "health",
+            "--once",
+            "--server",
+            &addr,
+            "--service",
+            "no.such.Service",
+        ],
+        Duration::from_secs(30),
+    );
+    assert_eq!(code, Some(1), "{}", out.transcript());
+    assert!(out.stdout[0].contains("NOT_FOUND"), "{}", out.stdout[0]);
+}
+
+fn token_file(dir: &std::path::Path, name: &str, token: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, format!("{token}\n")).expect("write token");
+    path.to_string_lossy().into_owned()
+}
+
+#[test]
+fn a_token_is_required_except_for_health() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let good = token_file(dir.path(), "good", "s3cret-token");
+    let bad = token_file(dir.path(), "bad", "s3cret-tokeN");
+    let server = ServeProcess::start(&["--auth-token-file", &good]);
+    let addr = server.addr.to_string();
+    let probe = |extra: &[&str]| {
+        let mut args = vec![
+            "probe",
+            "client-stream",
+            "--once",
+            "--message-gap",
+            "1ms",
+            "--server",
+            &addr,
+        ];
+        args.extend(extra);
+        run_bounded(&args, Duration::from_secs(30))
+    };
+    let (code, mut out) = probe(&["--auth-token-file", &good]);
+    assert_eq!(code, Some(0), "{}", out.transcript());
+    let (code, mut out) = probe(&[]);
+    assert_eq!(code, Some(1), "{}", out.transcript());
+    assert!(
+        out.stdout[0].contains("UNAUTHENTICATED") && out.stdout[0].contains("requires"),
+        "{}",
+        out.stdout[0]
+    );
+    let (code, mut out) = probe(&["--auth-token-file", &bad]);
+    assert_eq!(code, Some(1), "{}", out.transcript());
+    assert!(
+        out.stdout[0].contains("UNAUTHENTICATED") && out.stdout[0].contains("not the one"),
+        "{}",
+        out.stdout[0]
+    );
+    let (code, mut out) = probe(&["--header", "authorization=Bearer s3cret-token"]);
+    assert_eq!(
+        code,
+        Some(0),
+        "the token can come as a header too: {}",
+        out.transcript()
+    );
+    let (code, mut out) = run_bounded(
+        &["probe", "health", "--once", "--server", &addr],
+        Duration::from_secs(30),
+    );
+    assert_eq!(code, Some(0), "health stays open: {}", out.transcript());
+}
+
+#[test]
+fn an_empty_token_file_is_refused_at_start() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let empty = token_file(dir.path(), "empty", "  ");
+    let (code, mut out) = run_bounded(
+        &["serve", "--port", "0", "--auth-token-file", &empty],
+        Duration::from_secs(10),
+    );
+    assert_eq!(code, Some(2), "{}", out.transcript());
+    assert!(
+        out.stderr.join("\n").contains("the token file is empty"),
+        "{}",
+        out.transcript()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gzip_and_zstd_round_trip_and_plain_clients_still_work() {
+    use grpcstream::{cli::Compression, client::echo_client, proto::EchoRequest};
+    use tower::ServiceBuilder;
+    let server = ServeProcess::start(&["--compression", "zstd"]);
+    let channel = channel(&server).await;
+    let timed = || {
+        ServiceBuilder::new()
+            .layer(grpcstream::interceptor::TimingLayer::client("test"))
+            .service(channel.clone())
+    };
+    let big = "compressible ".repeat(1000);
+    for compression in [Compression::Gzip, Compression::Zstd] {
+        let mut client = echo_client(timed(), compression);
+        let reply = client
+            .echo_client_stream(tokio_stream::iter([EchoRequest {
+                message: big.clone(),
+            }]))
+            .await
+            .expect("compressed call");
+        assert_eq!(
+            reply
+                .metadata()
+                .get("grpc-encoding")
+                .map(|v| v.to_str().unwrap_or_default()),
+            Some("zstd"),
+            "{compression:?}"
+        );
+        assert_eq!(
+            reply.into_inner().message.len(),
+            big.len() + "Received 1 messages: ['']".len()
+        );
+    }
+    // A client that accepts no compression gets plain replies from the compressing server.
+    let mut plain = grpcstream::proto::echo_service_client::EchoServiceClient::new(channel.clone());
+    let reply = plain
+        .echo_client_stream(tokio_stream::iter([EchoRequest {
+            message: big.clone(),
+        }]))
+        .await
+        .expect("plain call");
+    assert!(reply.metadata().get("grpc-encoding").is_none());
+    assert!(reply.into_inner().message.ends_with("compressible ']"));
+}
+
+/// GET /metrics over plain HTTP/1.1.
+fn scrape(addr: &str) -> String {
+    use std::io::{Read, Write};
+    let mut tcp = std::net::TcpStream::connect(addr).expect("connect to metrics");
+    tcp.set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    tcp.write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .expect("request");
+    let mut text = String::new();
+    tcp.read_to_string(&mut text).expect("response");
+    text
+}
+
+fn sample(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_rpcs_messages_and_durations() {
+    use grpcstream::proto::{echo_service_client::EchoServiceClient, EchoRequest};
+    let mut server = ServeProcess::start(&["--metrics-listen", "127.0.0.1:0"]);
+    let line = server.wait_for("metrics on http://", Duration::from_secs(5));
+    let metrics_addr = line
+        .split("http://")
+        .nth(1)
+        .and_then(|r| r.split('/').next())
+        .expect("metrics address")
+        .to_owned();
+    let before = scrape(&metrics_addr);
+    assert!(
+        before.starts_with("HTTP/1.1 200") && before.contains("application/openmetrics-text"),
+        "{before}"
+    );
+    let mut client = EchoServiceClient::new(channel(&server).await);
+    for _ in 0..2 {
+        let messages = ["a", "b", "c"].map(|m| EchoRequest { message: m.into() });
+        client
+            .echo_client_stream(tokio_stream::iter(messages))
+            .await
+            .expect("call");
+    }
+    let labels = r#"{grpc_service="api.stream.v1.EchoService",grpc_method="EchoClientStream""#;
+    // The RPC's line is written when its stream ends; give the server a moment to count it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let text = loop {
+        let text = scrape(&metrics_addr);
+        if sample(
+            &text,
+            &format!("grpc_server_handled_total{labels},grpc_code=\"OK\"}}"),
+        ) == Some(2.0)
+            || std::time::Instant::now() > deadline
+        {
+            break text;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(
+        sample(
+            &text,
+            &format!("grpc_server_handled_total{labels},grpc_code=\"OK\"}}")
+        ),
+        Some(2.0),
+        "{text}"
+    );
+    assert_eq!(
+        sample(&text, &format!("grpc_server_started_total{labels}}}")),
+        Some(2.0),
+        "{text}"
+    );
+    assert_eq!(
+        sample(&text, &format!("grpc_server_msg_received_total{labels}}}")),
+        Some(6.0),
+        "{text}"
+    );
+    assert_eq!(
+        sample(&text, &format!("grpc_server_msg_sent_total{labels}}}")),
+        Some(2.0),
+        "{text}"
+    );
+    assert_eq!(
+        sample(&text, &format!("grpc_server_streams_in_flight{labels}}}")),
+        Some(0.0),
+        "{text}"
+    );
+    assert_eq!(
+        sample(
+            &text,
+            &format!("grpc_server_handling_seconds_count{labels}}}")
+        ),
+        Some(2.0),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_man_page_documents_the_commands() {
+    let (code, mut out) = run_bounded(&["man"], Duration::from_secs(10));
+    assert_eq!(code, Some(0), "{}", out.transcript());
+    let page = out.stdout.join("\n");
+    assert!(
+        page.contains(".TH grpcstream") && page.contains("serve") && page.contains("soak"),
+        "{page}"
+    );
+}

@@ -2,9 +2,7 @@
 
 use std::{path::PathBuf, time::Duration};
 
-use tonic::metadata::MetadataMap;
-
-use super::{headers, target, ConfigError, Target};
+use super::{call, target, Call, ConfigError, Target};
 use crate::{
     cli::{self, OutputFormat, SoakPattern},
     contract::Pattern,
@@ -30,7 +28,7 @@ pub struct SoakConfig {
     pub server_stream_count: u32,
     pub output: Output,
     pub gates: Gates,
-    pub headers: MetadataMap,
+    pub call: Call,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -140,7 +138,7 @@ pub(super) fn resolve(args: cli::SoakArgs) -> Result<super::CommandConfig, Confi
             max_error_rate_pct: args.max_error_rate,
             min_throughput: args.min_throughput,
         },
-        headers: headers(&args.headers)?,
+        call: call(&args.call)?,
     }))
 }
 

@@ -1,6 +1,7 @@
 //! `grpcstream probe`: runs each selected pattern once or repeatedly (concurrently when
 //! several), validating every reply; exit 0 only when every probe passed.
 
+mod health;
 pub mod patterns;
 pub mod report;
 
@@ -11,12 +12,16 @@ use tokio_util::sync::CancellationToken;
 use tracing::info;
 
 use crate::{client, config::ProbeConfig, exit_code};
+use health::HealthPlan;
 use patterns::{Check, Failure, Plan};
 use report::Reporter;
+use tonic_health::pb::health_client::HealthClient;
 
 /// First wait after a failed connection; doubled after each further failure.
 const FIRST_BACKOFF: Duration = Duration::from_millis(500);
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
+/// Pause between two health checks when repeating, as Kubernetes probes default to.
+const HEALTH_PAUSE: Duration = Duration::from_secs(10);
 
 pub async fn run(config: ProbeConfig, shutdown: CancellationToken) -> anyhow::Result<ExitCode> {
     let summary = run_with_output(config, shutdown, io::stdout()).await?;
@@ -27,22 +32,77 @@ pub async fn run(config: ProbeConfig, shutdown: CancellationToken) -> anyhow::Re
     }))
 }
 
+/// One kind of probe and what it needs.
+enum Probe {
+    Echo {
+        client: client::EchoClient,
+        plan: Plan,
+    },
+    Health {
+        client: HealthClient<client::TimedChannel>,
+        plan: HealthPlan,
+    },
+}
+
+impl Probe {
+    fn name(&self) -> &'static str {
+        match self {
+            Probe::Echo { plan, .. } => plan.pattern.name(),
+            Probe::Health { .. } => "health",
+        }
+    }
+
+    fn pause(&self) -> Duration {
+        match self {
+            Probe::Echo { plan, .. } => plan.pause,
+            Probe::Health { plan, .. } => plan.pause,
+        }
+    }
+
+    async fn run(&self, server: &str) -> Check {
+        match self {
+            Probe::Echo { client, plan } => patterns::run(client, plan, server).await,
+            Probe::Health { client, plan } => health::run(client.clone(), plan, server).await,
+        }
+    }
+}
+
 /// Probes, reporting to `out`; returns the summary.
 pub async fn run_with_output<W: io::Write + Send + 'static>(
     config: ProbeConfig,
     shutdown: CancellationToken,
     out: W,
 ) -> anyhow::Result<report::Summary> {
-    let client = client::connect_lazy(&config.target, config.connect_timeout)?;
+    let (channels, _) = client::channels(&config.target, config.connect_timeout, 1)?;
+    let channel = channels
+        .into_iter()
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("no channel was created"))?;
     let server = config.target.authority().to_owned();
+    let mut probes: Vec<Probe> = config
+        .patterns
+        .iter()
+        .map(|&pattern| Probe::Echo {
+            client: client::echo_client(channel.clone(), config.call.compression),
+            plan: Plan::new(pattern, &config),
+        })
+        .collect();
+    if let Some(service) = &config.health {
+        probes.push(Probe::Health {
+            client: HealthClient::new(channel.clone()),
+            plan: HealthPlan {
+                service: service.clone(),
+                timeout: config.timeout,
+                pause: config.interval.unwrap_or(HEALTH_PAUSE),
+                headers: config.call.headers.clone(),
+            },
+        });
+    }
     let (tx, mut rx) = mpsc::channel::<Check>(16);
-
-    let mut probes = JoinSet::new();
-    for &pattern in &config.patterns {
-        let plan = Plan::new(pattern, &config);
-        probes.spawn(repeat(
-            client.clone(),
-            plan,
+    let mut running = JoinSet::new();
+    for probe in probes {
+        running.spawn(repeat(
+            probe,
             server.clone(),
             config.once,
             shutdown.clone(),
@@ -59,16 +119,15 @@ pub async fn run_with_output<W: io::Write + Send + 'static>(
         }
         reporter
     });
-    while probes.join_next().await.is_some() {}
+    while running.join_next().await.is_some() {}
     let reporter = printer.await?;
     Ok(reporter.finish(!config.once))
 }
 
-/// Probes `plan.pattern` until shutdown (or once). A probe in flight when the shutdown
-/// comes is finished, which its deadline bounds.
+/// Probes until shutdown (or once). A probe in flight when the shutdown comes is
+/// finished, which its deadline bounds.
 async fn repeat(
-    client: client::EchoClient,
-    plan: Plan,
+    probe: Probe,
     server: String,
     once: bool,
     shutdown: CancellationToken,
@@ -76,19 +135,23 @@ async fn repeat(
 ) {
     let mut backoff = FIRST_BACKOFF;
     loop {
-        let check = patterns::run(&client, &plan, &server).await;
+        let check = probe.run(&server).await;
         let pause = match &check.result {
             Err(Failure::Connect { .. }) => {
                 let wait = backoff;
                 backoff = (backoff * 2).min(MAX_BACKOFF);
                 if !once {
-                    info!(pattern = %plan.pattern, "server unreachable; retrying in {}", humantime::format_duration(wait));
+                    info!(
+                        probe = probe.name(),
+                        "server unreachable; retrying in {}",
+                        humantime::format_duration(wait)
+                    );
                 }
                 wait
             }
             _ => {
                 backoff = FIRST_BACKOFF;
-                plan.pause
+                probe.pause()
             }
         };
         if results.send(check).await.is_err() || once {

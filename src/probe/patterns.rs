@@ -56,7 +56,7 @@ impl Plan {
             pause: config.interval.unwrap_or(Duration::from_secs(pause_s)),
             server_stream_count: config.server_stream_count,
             timeout: config.timeout,
-            headers: config.headers.clone(),
+            headers: config.call.headers.clone(),
         }
     }
 
@@ -73,7 +73,7 @@ impl Plan {
             .collect()
     }
 
-    fn request<T>(&self, message: T) -> Request<T> {
+    pub fn request<T>(&self, message: T) -> Request<T> {
         let mut request = Request::new(message);
         *request.metadata_mut() = self.headers.clone();
         // Tell the server the deadline too (grpc-timeout), so it can give up as well.
@@ -85,7 +85,8 @@ impl Plan {
 /// The result of one probe.
 #[derive(Debug)]
 pub struct Check {
-    pub pattern: Pattern,
+    /// The pattern's name, or `health`.
+    pub name: &'static str,
     pub result: Result<(), Failure>,
     pub sent: u32,
     pub received: u32,
@@ -107,7 +108,7 @@ pub enum Failure {
 
 impl Failure {
     /// A status from tonic, telling connection failures (retry with backoff) from answers.
-    fn from_status(status: Status, server: &str) -> Self {
+    pub fn from_status(status: Status, server: &str) -> Self {
         if let Some(reason) = connect_failure(&status) {
             return Failure::Connect {
                 server: server.to_owned(),
@@ -158,7 +159,7 @@ pub async fn run(client: &EchoClient, plan: &Plan, server: &str) -> Check {
         Err(_) => Err(Failure::Timeout(plan.timeout)),
     };
     Check {
-        pattern: plan.pattern,
+        name: plan.pattern.name(),
         result,
         sent: run.sent.load(Ordering::Relaxed),
         received: run.received,

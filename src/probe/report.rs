@@ -7,7 +7,7 @@ use hdrhistogram::Histogram;
 use serde::Serialize;
 
 use super::patterns::Check;
-use crate::{cli::OutputFormat, contract::Pattern};
+use crate::cli::OutputFormat;
 
 /// One finished probe, as JSON (`"type": "probe"`).
 #[derive(Debug, Serialize)]
@@ -53,7 +53,7 @@ pub struct Reporter<W> {
     out: W,
     format: OutputFormat,
     server: String,
-    tallies: BTreeMap<Pattern, Tally>,
+    tallies: BTreeMap<&'static str, Tally>,
     /// Set once stdout is gone (`| head`): keep probing for the exit code, stop printing.
     closed: bool,
 }
@@ -74,7 +74,7 @@ impl<W: Write> Reporter<W> {
     }
 
     pub fn record(&mut self, check: &Check) {
-        let tally = self.tallies.entry(check.pattern).or_insert_with(|| Tally {
+        let tally = self.tallies.entry(check.name).or_insert_with(|| Tally {
             runs: 0,
             passed: 0,
             // 1 µs to 1 hour, 3 significant digits: fixed size whatever the run length.
@@ -92,7 +92,7 @@ impl<W: Write> Reporter<W> {
             OutputFormat::Json => {
                 let line = ProbeLine {
                     r#type: "probe",
-                    pattern: check.pattern.name(),
+                    pattern: check.name,
                     server: &self.server,
                     ok: check.result.is_ok(),
                     sent: check.sent,
@@ -111,7 +111,7 @@ impl<W: Write> Reporter<W> {
                 format!(
                     "{} {:<13} {:>9.3}s  sent={} received={} first_reply={}",
                     &verdict[..4],
-                    check.pattern,
+                    check.name,
                     check.elapsed.as_secs_f64(),
                     check.sent,
                     check.received,
@@ -139,11 +139,11 @@ impl<W: Write> Reporter<W> {
         let patterns: Vec<PatternSummary> = self
             .tallies
             .iter()
-            .map(|(pattern, t)| {
+            .map(|(&pattern, t)| {
                 let h = &t.latency_us;
                 let some = |us: u64| (!h.is_empty()).then(|| us as f64 / 1e3);
                 PatternSummary {
-                    pattern: pattern.name(),
+                    pattern,
                     runs: t.runs,
                     passed: t.passed,
                     failed: t.runs - t.passed,

@@ -1,10 +1,12 @@
 //! `grpcstream serve`: binds, assembles the server (limits, timing layer, echo service),
 //! and runs it until a graceful shutdown completes or its grace period runs out.
 
+mod auth;
 mod cancel;
 mod discovery;
 pub mod echo;
 mod limits;
+pub mod metrics;
 
 use std::{io, net::SocketAddr, time::Duration};
 
@@ -12,12 +14,15 @@ use anyhow::Context;
 use bytesize::ByteSize;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tonic::transport::{server::TcpIncoming, Server};
+use tonic::{
+    codec::CompressionEncoding,
+    transport::{server::TcpIncoming, Server},
+};
 use tracing::{info, warn};
 
 use crate::{
-    config::ServeConfig, interceptor::TimingLayer, proto::echo_service_server::EchoServiceServer,
-    tls,
+    client, config::ServeConfig, interceptor::TimingLayer,
+    proto::echo_service_server::EchoServiceServer, tls,
 };
 
 /// After the grace period, how long cancelled streams get to deliver their final status.
@@ -60,11 +65,26 @@ pub async fn serve(
         .local_addr()
         .context("cannot read the listening address")?;
     let max = config.max_message_size;
-    let timing = TimingLayer::server();
+    let mut timing = TimingLayer::server();
+    // Metrics stay up through the grace period, and stop when this function returns.
+    let metrics_stop = CancellationToken::new();
+    let _metrics_guard = metrics_stop.clone().drop_guard();
+    if let Some(addr) = config.metrics_listen {
+        let metrics = metrics::Metrics::new();
+        timing = timing.with_observer(metrics.clone());
+        let listener = bind(addr).await.context("cannot serve metrics")?;
+        tokio::spawn(metrics::serve(listener, metrics, metrics_stop));
+    }
     let stop = CancellationToken::new();
-    let echo = EchoServiceServer::new(echo::Echo::new(config.echo.clone(), max, stop.clone()))
+    let mut echo = EchoServiceServer::new(echo::Echo::new(config.echo.clone(), max, stop.clone()))
         .max_decoding_message_size(max)
-        .max_encoding_message_size(max);
+        .max_encoding_message_size(max)
+        .accept_compressed(CompressionEncoding::Gzip)
+        .accept_compressed(CompressionEncoding::Zstd);
+    // Sent compressed only to clients that say they accept it (grpc-accept-encoding).
+    if let Some(encoding) = client::encoding(config.compression) {
+        echo = echo.send_compressed(encoding);
+    }
 
     let e = &config.echo;
     info!(
@@ -76,6 +96,8 @@ pub async fn serve(
         async_delay = %humantime::format_duration(e.async_delay),
         tls = config.tls.as_ref().map_or("off", |t| if t.client_ca.is_some() { "mutual" } else { "on" }),
         reflection = config.reflection,
+        auth = config.auth_token.is_some(),
+        compression = ?config.compression,
         "listening on {local}"
     );
 
@@ -90,6 +112,9 @@ pub async fn serve(
     let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
     let mut router = builder
         .layer(timing.clone())
+        .layer(tower::util::option_layer(
+            config.auth_token.as_deref().map(auth::AuthLayer::new),
+        ))
         .layer(limits::layer())
         .add_service(health_service)
         .add_service(echo);

@@ -77,8 +77,12 @@ pub async fn soak(config: &SoakConfig, shutdown: CancellationToken) -> anyhow::R
             (target, count, Some(task))
         }
     };
-    let connections =
-        client::connect_many(&target, config.connect_timeout, config.connections as usize)?;
+    let connections = client::connect_many(
+        &target,
+        config.connect_timeout,
+        config.call.compression,
+        config.connections as usize,
+    )?;
     let (tx, rx) = mpsc::channel(4 * config.concurrency as usize);
     let start = Instant::now();
     let measure_from = start + config.warmup;
@@ -90,7 +94,7 @@ pub async fn soak(config: &SoakConfig, shutdown: CancellationToken) -> anyhow::R
         stream_rate: config.rate.map(|r| r / f64::from(config.concurrency)),
         timeout: config.timeout,
         server_stream_count,
-        headers: config.headers.clone(),
+        headers: config.call.headers.clone(),
         epoch: start,
         measure_from,
         stop: stop.clone(),
