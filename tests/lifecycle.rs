@@ -194,3 +194,38 @@ async fn a_second_signal_exits_at_once() {
     assert_eq!(code, Some(130));
     assert!(took < Duration::from_secs(2), "{took:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listens_on_ipv6_loopback_and_verbose_logs_every_message() {
+    let mut server = crate::util::ServeProcess::start_with(crate::util::bin().args([
+        "serve",
+        "--listen",
+        "[::1]",
+        "--port",
+        "0",
+        "--verbose",
+    ]));
+    assert!(server.addr.is_ipv6(), "{}", server.addr);
+    let mut client = connect(&server).await;
+    client
+        .echo_client_stream(tokio_stream::iter([EchoRequest {
+            message: "secret-sauce".into(),
+        }]))
+        .await
+        .expect("call over [::1]");
+    server.wait_for("secret-sauce", Duration::from_secs(5));
+}
+
+#[test]
+fn an_address_not_on_this_machine_is_a_clear_start_up_error() {
+    let (code, mut out) = crate::util::run_bounded(
+        &["serve", "--listen", "192.0.2.1", "--port", "0"],
+        Duration::from_secs(10),
+    );
+    assert_eq!(code, Some(1), "{}", out.transcript());
+    let stderr = out.stderr.join("\n");
+    assert!(
+        stderr.contains("cannot listen on 192.0.2.1:0") && stderr.contains("no such address"),
+        "{stderr}"
+    );
+}

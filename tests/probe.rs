@@ -346,3 +346,14 @@ async fn headers_are_sent_with_every_rpc() {
         out.stdout[0]
     );
 }
+
+#[test]
+fn the_go_servers_summary_form_is_accepted() {
+    let server = PyServer::start(&["--go-summary"]);
+    let addr = server.addr.to_string();
+    let (code, mut out) = run_bounded(
+        &probe_args("client-stream", &addr, &[]),
+        Duration::from_secs(60),
+    );
+    assert_eq!(code, Some(0), "{}", out.transcript());
+}

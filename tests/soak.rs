@@ -452,3 +452,24 @@ fn a_server_restart_is_counted_and_survived() {
     assert_eq!(report["integrity"]["lost"], 0, "{report}");
     assert!(report["messages"]["received"].as_u64() > Some(0));
 }
+
+#[test]
+fn soak_settings_come_from_the_config_file_and_environment_too() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("soak.toml");
+    std::fs::write(
+        &file,
+        "[soak]\nconcurrency = 3\nmessage-size = \"1KiB\"\noutput = [\"json\", \"r.json\"]\n",
+    )
+    .expect("write");
+    let file = file.to_string_lossy().into_owned();
+    let config = soak_config(&["--config", &file, "--connections", "2"]);
+    assert_eq!(
+        (config.concurrency, config.connections, config.message_size),
+        (3, 2, 1024)
+    );
+    assert_eq!(
+        config.output.file.as_deref(),
+        Some(std::path::Path::new("r.json"))
+    );
+}

@@ -49,14 +49,18 @@ POLL_S = 0.1
 
 
 class EchoService(pb2_grpc.EchoServiceServicer):
-    def __init__(self, count, interval_s, async_delay_s, wrong_text):
+    def __init__(self, count, interval_s, async_delay_s, wrong_text, go_summary):
         self.count = count
         self.interval_s = interval_s
         self.async_delay_s = async_delay_s
         self.separator = ":" if wrong_text else ": "
+        self.go_summary = go_summary
 
     def EchoClientStream(self, request_iterator, context):
         msgs = [request.message for request in request_iterator]
+        if self.go_summary:
+            # The original Go server's fmt %v of a []string: "[a b c]".
+            return pb2.EchoResponse(message=f"Received {len(msgs)} messages: [{' '.join(msgs)}]")
         return pb2.EchoResponse(message=f"Received {len(msgs)} messages: {msgs}")
 
     def EchoServerStream(self, request, context):
@@ -118,6 +122,7 @@ def main():
     parser.add_argument("--server-stream-interval-ms", type=int, default=100)
     parser.add_argument("--async-delay-ms", type=int, default=200)
     parser.add_argument("--wrong-text", action="store_true", help='server stream says "Echo #i:<message>"')
+    parser.add_argument("--go-summary", action="store_true", help='client stream summary in the Go server\'s "[a b]" form')
     args = parser.parse_args()
 
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=10))
@@ -127,6 +132,7 @@ def main():
             args.server_stream_interval_ms / 1000,
             args.async_delay_ms / 1000,
             args.wrong_text,
+            args.go_summary,
         ),
         server,
     )
