@@ -158,10 +158,8 @@ fn round3(x: f64) -> f64 {
 
 #[cfg(test)]
 mod tests {
-    use serde_json::Value;
-
     use super::super::fixtures::{busy_report, report_with};
-    use crate::soak::report::Report;
+    use super::*;
 
     #[test]
     fn json_has_the_documented_shape() {

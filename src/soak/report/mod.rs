@@ -145,9 +145,8 @@ impl Report {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
-    use super::{fixtures::busy_report, Report, ReportError, StopReason};
+    use super::fixtures::busy_report;
+    use super::*;
 
     #[test]
     fn merge_sums_counters_over_the_longest_window() {

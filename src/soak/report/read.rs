@@ -195,8 +195,7 @@ fn wrong_type(field: &str, expected: &'static str) -> ReportError {
 
 #[cfg(test)]
 mod tests {
-    use hdrhistogram::Histogram;
-    use serde_json::{json, Value};
+    use serde_json::json;
 
     use super::super::{
         fixtures::{assert_same_distribution, busy_report},
