@@ -264,7 +264,7 @@ _grpcstream() {
             return 0
             ;;
         grpcstream__subcmd__probe)
-            opts="-v -h -V --server --once --messages --message-gap --interval --timeout --connect-timeout --service --server-stream-count --output --header --auth-token-file --compression --ca-cert --client-cert --client-key --tls-server-name --insecure-skip-verify --config --log-format --verbose --workers --help --version client-stream server-stream bidi-sync bidi-async all health"
+            opts="-v -h -V --server --once --messages --message-gap --interval --timeout --connect-timeout --hold --max-message-size --service --server-stream-count --output --header --auth-token-file --compression --ca-cert --client-cert --client-key --tls-server-name --insecure-skip-verify --config --log-format --verbose --workers --help --version client-stream server-stream bidi-sync bidi-async all health conformance"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -291,6 +291,14 @@ _grpcstream() {
                     return 0
                     ;;
                 --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --hold)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-message-size)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -354,7 +362,7 @@ _grpcstream() {
             return 0
             ;;
         grpcstream__subcmd__serve)
-            opts="-v -h -V --port --listen --max-message-size --grace --server-stream-count --server-stream-interval --async-queue --async-delay --tls-cert --tls-key --tls-client-ca --no-reflection --auth-token-file --compression --metrics-listen --config --log-format --verbose --workers --help --version"
+            opts="-v -h -V --port --listen --max-message-size --grace --server-stream-count --server-stream-interval --async-queue --async-delay --tls-cert --tls-key --tls-client-ca --no-reflection --auth-token-file --compression --chaos-rate --metrics-listen --config --log-format --verbose --workers --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -410,6 +418,10 @@ _grpcstream() {
                     ;;
                 --compression)
                     COMPREPLY=($(compgen -W "none gzip zstd" -- "${cur}"))
+                    return 0
+                    ;;
+                --chaos-rate)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --metrics-listen)

@@ -52,6 +52,7 @@ complete -c grpcstream -n "__fish_grpcstream_using_subcommand serve" -l auth-tok
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand serve" -l compression -d 'Compress replies to clients that accept it (requests are accepted in gzip and zstd)' -r -f -a "none\t''
 gzip\t''
 zstd\t''"
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand serve" -l chaos-rate -d 'Fail this fraction of RPCs on purpose (half UNAVAILABLE, half stream resets), to test clients\' retries' -r
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand serve" -l metrics-listen -d 'Serve Prometheus metrics over HTTP at this address (e.g. 127.0.0.1:9100) [default: off]' -r
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand serve" -l config -d 'Read settings from this TOML file (flags > environment > file > defaults)' -r -F
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand serve" -l log-format -d 'Log line format, on stderr' -r -f -a "text\t''
@@ -67,6 +68,8 @@ complete -c grpcstream -n "__fish_grpcstream_using_subcommand probe" -l message-
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand probe" -l interval -d 'Pause between two probes of a pattern when repeating [default: 5s client-stream, 4s server-stream, 6s bidi-sync, 7s bidi-async]' -r
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand probe" -l timeout -d 'Deadline of every RPC' -r
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand probe" -l connect-timeout -d 'Deadline for establishing the connection' -r
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand probe" -l hold -d '`probe conformance`: how long the long-lived stream case holds its stream open' -r
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand probe" -l max-message-size -d '`probe conformance`: the server\'s message size limit; one byte more must be refused' -r
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand probe" -l service -d '`probe health`: the service to check [default: "", the whole server]' -r
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand probe" -l server-stream-count -d 'Replies expected from EchoServerStream (the server\'s --server-stream-count)' -r
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand probe" -l output -d 'Result format on stdout (logs go to stderr)' -r -f -a "text\t'One line per probe and a summary table'

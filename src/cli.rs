@@ -80,6 +80,8 @@ pub enum ProbePattern {
     All,
     /// grpc.health.v1.Health/Check, like grpc-health-probe: passes only when SERVING.
     Health,
+    /// The streaming cases of the gRPC interop suite, adapted to this proto, each PASS/FAIL/SKIP.
+    Conformance,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -171,6 +173,14 @@ pub struct ProbeArgs {
     /// Deadline for establishing the connection.
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = humantime::parse_duration)]
     pub connect_timeout: Duration,
+
+    /// `probe conformance`: how long the long-lived stream case holds its stream open.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub hold: Duration,
+
+    /// `probe conformance`: the server's message size limit; one byte more must be refused.
+    #[arg(long, value_name = "SIZE", default_value = "50MiB", value_parser = parse_size)]
+    pub max_message_size: u64,
 
     /// `probe health`: the service to check [default: "", the whole server].
     #[arg(long, value_name = "NAME", default_value = "")]
@@ -364,6 +374,10 @@ pub struct ServeArgs {
     /// Compress replies to clients that accept it (requests are accepted in gzip and zstd).
     #[arg(long, value_enum, default_value_t = Compression::None)]
     pub compression: Compression,
+
+    /// Fail this fraction of RPCs on purpose (half UNAVAILABLE, half stream resets), to test clients' retries.
+    #[arg(long, value_name = "FRACTION", default_value_t = 0.0)]
+    pub chaos_rate: f64,
 
     /// Serve Prometheus metrics over HTTP at this address (e.g. 127.0.0.1:9100) [default: off].
     #[arg(long, value_name = "ADDR")]

@@ -68,6 +68,8 @@ pub struct ServeConfig {
     pub compression: Compression,
     /// Where to serve Prometheus metrics.
     pub metrics_listen: Option<SocketAddr>,
+    /// Fraction of RPCs failed on purpose.
+    pub chaos_rate: f64,
     /// Largest encoded message accepted or sent, in bytes.
     pub max_message_size: usize,
     pub grace: Duration,
@@ -100,6 +102,8 @@ pub struct ProbeConfig {
     pub patterns: Vec<Pattern>,
     /// `probe health`: the service whose health to check (`""` is the whole server).
     pub health: Option<String>,
+    /// `probe conformance`: run the interop cases instead of patterns.
+    pub conformance: Option<ConformanceConfig>,
     pub once: bool,
     pub messages: Option<u32>,
     pub message_gap: Option<Duration>,
@@ -109,6 +113,14 @@ pub struct ProbeConfig {
     pub server_stream_count: u32,
     pub output: OutputFormat,
     pub call: Call,
+}
+
+#[derive(Debug, Clone)]
+pub struct ConformanceConfig {
+    /// How long the long-lived stream case lasts.
+    pub hold: Duration,
+    /// The server's limit: a message one byte larger must get RESOURCE_EXHAUSTED.
+    pub max_message_size: usize,
 }
 
 /// What a client adds to every RPC: metadata (with the bearer token) and compression.
@@ -253,6 +265,14 @@ fn resolve_serve(args: cli::ServeArgs) -> Result<ServeConfig, ConfigError> {
             .transpose()?,
         compression: args.compression,
         metrics_listen: args.metrics_listen,
+        chaos_rate: match args.chaos_rate {
+            rate if (0.0..=1.0).contains(&rate) => rate,
+            rate => {
+                return Err(ConfigError::Invalid(format!(
+                    "--chaos-rate {rate} must be a fraction from 0 to 1"
+                )))
+            }
+        },
         max_message_size,
         grace: args.grace,
         echo: EchoConfig {
@@ -271,12 +291,16 @@ fn resolve_probe(args: cli::ProbeArgs) -> Result<ProbeConfig, ConfigError> {
         ProbePattern::BidiSync => vec![Pattern::BidiSync],
         ProbePattern::BidiAsync => vec![Pattern::BidiAsync],
         ProbePattern::All => Pattern::ALL.to_vec(),
-        ProbePattern::Health => Vec::new(),
+        ProbePattern::Health | ProbePattern::Conformance => Vec::new(),
     };
     Ok(ProbeConfig {
         target: target(&args.server, &args.tls)?,
         patterns,
         health: (args.pattern == ProbePattern::Health).then(|| args.service.clone()),
+        conformance: (args.pattern == ProbePattern::Conformance).then(|| ConformanceConfig {
+            hold: args.hold,
+            max_message_size: usize::try_from(args.max_message_size).unwrap_or(usize::MAX),
+        }),
         once: args.once,
         messages: args.messages,
         message_gap: args.message_gap,

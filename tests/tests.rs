@@ -1,6 +1,7 @@
 //! The one integration-test binary (it links once, which matters on a 2-core machine).
 
 mod cli;
+mod controls;
 mod ecosystem;
 mod interop;
 mod lifecycle;

@@ -1,7 +1,7 @@
 //! The four handlers of `api.stream.v1.EchoService`, with the original demo's reply texts
 //! and timings (configurable).
 
-use std::{pin::Pin, sync::Arc};
+use std::{pin::Pin, sync::Arc, time::Duration};
 
 use tokio::sync::mpsc;
 use tokio_stream::{wrappers::ReceiverStream, Stream, StreamExt};
@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status, Streaming};
 use tracing::debug;
 
-use super::cancel::UntilCancelled;
+use super::{cancel::UntilCancelled, controls::Controls};
 use crate::{
     config::EchoConfig,
     contract,
@@ -39,9 +39,19 @@ impl Echo {
     fn reply_stream(
         &self,
         replies: impl Stream<Item = Result<EchoResponse, Status>> + Send + 'static,
+        controls: Option<&Controls>,
     ) -> Response<ReplyStream> {
-        Response::new(Box::pin(UntilCancelled::new(replies, self.stop.clone())))
+        let stop = self.stop.clone();
+        Response::new(match controls {
+            Some(controls) => Box::pin(UntilCancelled::new(controls.apply(replies), stop)),
+            None => Box::pin(UntilCancelled::new(replies, stop)),
+        })
     }
+}
+
+/// The request's `x-grpcstream-*` controls, parsed by the faults layer.
+fn controls<T>(request: &Request<T>) -> Option<Controls> {
+    request.extensions().get::<Controls>().cloned()
 }
 
 fn reply(message: String) -> Result<EchoResponse, Status> {
@@ -54,6 +64,7 @@ impl EchoService for Echo {
         &self,
         request: Request<Streaming<EchoRequest>>,
     ) -> Result<Response<EchoResponse>, Status> {
+        let controls = controls(&request);
         let mut inbound = request.into_inner();
         let mut messages = Vec::new();
         // The summary repeats every message, so it is bounded like any reply: this keeps
@@ -76,6 +87,20 @@ impl EchoService for Echo {
             }
             messages.push(request.message);
         }
+        if let Some(controls) = controls {
+            // One reply at most: a status or an abort takes its place.
+            if let Some(delay) = controls.delay {
+                tokio::time::sleep(delay).await;
+            }
+            if controls.abort_after == Some(0) {
+                controls
+                    .abort
+                    .store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+            if let Some(status) = controls.status.filter(|s| s.code() != tonic::Code::Ok) {
+                return Err(status);
+            }
+        }
         Ok(Response::new(EchoResponse {
             message: contract::client_stream_summary(&messages),
         }))
@@ -87,12 +112,18 @@ impl EchoService for Echo {
         &self,
         request: Request<EchoRequest>,
     ) -> Result<Response<ReplyStream>, Status> {
+        let controls = controls(&request);
         let message = request.into_inner().message;
         debug!(rpc = "EchoServerStream", text = %message, "received");
-        let (count, interval) = (
-            self.config.server_stream_count,
-            self.config.server_stream_interval,
-        );
+        let count = controls
+            .as_ref()
+            .and_then(|c| c.replies)
+            .unwrap_or(self.config.server_stream_count);
+        // An x-grpcstream-delay replaces the demo's pause (the controls apply it).
+        let interval = match controls.as_ref().and_then(|c| c.delay) {
+            Some(_) => Duration::ZERO,
+            None => self.config.server_stream_interval,
+        };
         let (tx, rx) = mpsc::channel(1);
         tokio::spawn(async move {
             for i in 1..=count {
@@ -112,7 +143,7 @@ impl EchoService for Echo {
                 }
             }
         });
-        Ok(self.reply_stream(ReceiverStream::new(rx)))
+        Ok(self.reply_stream(ReceiverStream::new(rx), controls.as_ref()))
     }
 
     type EchoBidirectionalStreamSyncStream = ReplyStream;
@@ -121,6 +152,7 @@ impl EchoService for Echo {
         &self,
         request: Request<Streaming<EchoRequest>>,
     ) -> Result<Response<ReplyStream>, Status> {
+        let controls = controls(&request);
         // No task and no queue: each reply is produced when the transport asks for the next
         // one, so HTTP/2 flow control is the only buffer and backpressure is end to end.
         let replies = request.into_inner().map(|next| {
@@ -128,7 +160,7 @@ impl EchoService for Echo {
             debug!(rpc = "EchoBidirectionalStreamSync", text = %request.message, "received");
             reply(contract::sync_reply(&request.message))
         });
-        Ok(self.reply_stream(replies))
+        Ok(self.reply_stream(replies, controls.as_ref()))
     }
 
     type EchoBidirectionalStreamAsyncStream = ReplyStream;
@@ -137,11 +169,16 @@ impl EchoService for Echo {
         &self,
         request: Request<Streaming<EchoRequest>>,
     ) -> Result<Response<ReplyStream>, Status> {
+        let controls = controls(&request);
         let mut inbound = request.into_inner();
         let (queue_tx, mut queue_rx) =
             mpsc::channel::<Result<String, Status>>(self.config.async_queue);
         let (out_tx, out_rx) = mpsc::channel(1);
-        let delay = self.config.async_delay;
+        // An x-grpcstream-delay replaces the processing time (the controls apply it).
+        let delay = match controls.as_ref().and_then(|c| c.delay) {
+            Some(_) => Duration::ZERO,
+            None => self.config.async_delay,
+        };
 
         // Receiver: a full queue blocks it, which stops reading the request stream and so
         // pushes back on the client through HTTP/2 flow control.
@@ -187,6 +224,6 @@ impl EchoService for Echo {
                 }
             }
         });
-        Ok(self.reply_stream(ReceiverStream::new(out_rx)))
+        Ok(self.reply_stream(ReceiverStream::new(out_rx), controls.as_ref()))
     }
 }

@@ -3,8 +3,10 @@
 
 mod auth;
 mod cancel;
+mod controls;
 mod discovery;
 pub mod echo;
+mod faults;
 mod limits;
 pub mod metrics;
 
@@ -115,6 +117,7 @@ pub async fn serve(
         .layer(tower::util::option_layer(
             config.auth_token.as_deref().map(auth::AuthLayer::new),
         ))
+        .layer(faults::FaultsLayer::new(config.chaos_rate))
         .layer(limits::layer())
         .add_service(health_service)
         .add_service(echo);
