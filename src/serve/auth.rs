@@ -3,17 +3,15 @@
 //! whatever the token, so it leaks nothing about how much of a guess was right.
 
 use std::{
-    future::Future,
-    pin::Pin,
     sync::Arc,
     task::{Context, Poll},
 };
 
-use pin_project_lite::pin_project;
-
 use subtle::ConstantTimeEq;
 use tonic::{body::Body, Status};
 use tower::{Layer, Service};
+
+use super::refusal::OrRefused;
 
 /// Health checks stay open: load balancers and probes rarely hold credentials.
 const OPEN_PREFIX: &str = "/grpc.health.v1.Health/";
@@ -55,7 +53,7 @@ where
 {
     type Response = http::Response<Body>;
     type Error = S::Error;
-    type Future = AuthFuture<S::Future>;
+    type Future = OrRefused<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -69,7 +67,7 @@ where
             .map(|v| v.as_bytes());
         let allowed = open || presented.is_some_and(|p| bool::from(p.ct_eq(&self.expected)));
         if allowed {
-            AuthFuture::Allowed {
+            OrRefused::Called {
                 inner: self.inner.call(request),
             }
         } else {
@@ -77,33 +75,7 @@ where
                 None => "this server requires `authorization: Bearer <token>` (--auth-token-file)",
                 Some(_) => "the bearer token is not the one this server accepts",
             };
-            AuthFuture::Refused {
-                response: Some(Status::unauthenticated(why).into_http()),
-            }
-        }
-    }
-}
-
-pin_project! {
-    #[project = AuthFutureProj]
-    pub enum AuthFuture<F> {
-        Allowed { #[pin] inner: F },
-        Refused { response: Option<http::Response<Body>> },
-    }
-}
-
-impl<F, E> Future for AuthFuture<F>
-where
-    F: Future<Output = Result<http::Response<Body>, E>>,
-{
-    type Output = F::Output;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project() {
-            AuthFutureProj::Allowed { inner } => inner.poll(cx),
-            AuthFutureProj::Refused { response } => {
-                Poll::Ready(Ok(response.take().unwrap_or_default()))
-            }
+            OrRefused::refuse(Status::unauthenticated(why))
         }
     }
 }

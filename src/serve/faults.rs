@@ -23,7 +23,7 @@ use tonic::{body::Body, Status};
 use tower::{Layer, Service};
 use tracing::warn;
 
-use super::controls::Controls;
+use super::{controls::Controls, refusal::OrRefused};
 
 const ECHO_INITIAL: HeaderName = HeaderName::from_static("x-grpcstream-echo-initial");
 const ECHO_TRAILING: HeaderName = HeaderName::from_static("x-grpcstream-echo-trailing-bin");
@@ -70,7 +70,7 @@ where
 {
     type Response = http::Response<Body>;
     type Error = S::Error;
-    type Future = FaultsFuture<S::Future>;
+    type Future = OrRefused<Planned<S::Future>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -79,11 +79,7 @@ where
     fn call(&mut self, mut request: http::Request<Body>) -> Self::Future {
         let controls = match Controls::parse(request.headers()) {
             Ok(controls) => controls,
-            Err(status) => {
-                return FaultsFuture::Refused {
-                    response: Some(status.into_http()),
-                }
-            }
+            Err(status) => return OrRefused::refuse(status),
         };
         let chaos = self.chaos_rate > 0.0 && fastrand::f64() < self.chaos_rate;
         if chaos && fastrand::bool() {
@@ -91,9 +87,7 @@ where
                 method = request.uri().path(),
                 "chaos: failing this RPC with UNAVAILABLE"
             );
-            return FaultsFuture::Refused {
-                response: Some(Status::unavailable("injected by --chaos-rate").into_http()),
-            };
+            return OrRefused::refuse(Status::unavailable("injected by --chaos-rate"));
         }
         let mut abort = controls
             .as_ref()
@@ -116,57 +110,55 @@ where
         }
         let untouched =
             plan.echo_initial.is_none() && plan.echo_trailing.is_none() && plan.abort.is_none();
-        FaultsFuture::Called {
-            inner: self.inner.call(request),
-            plan: (!untouched).then_some(plan),
+        OrRefused::Called {
+            inner: Planned {
+                inner: self.inner.call(request),
+                plan: (!untouched).then_some(plan),
+            },
         }
     }
 }
 
 pin_project! {
-    #[project = FaultsFutureProj]
-    pub enum FaultsFuture<F> {
-        Called { #[pin] inner: F, plan: Option<Plan> },
-        Refused { response: Option<http::Response<Body>> },
+    /// The inner call, with what to do to its response.
+    pub struct Planned<F> {
+        #[pin]
+        inner: F,
+        plan: Option<Plan>,
     }
 }
 
-impl<F, E> Future for FaultsFuture<F>
+impl<F, E> Future for Planned<F>
 where
     F: Future<Output = Result<http::Response<Body>, E>>,
 {
     type Output = F::Output;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project() {
-            FaultsFutureProj::Refused { response } => {
-                Poll::Ready(Ok(response.take().unwrap_or_default()))
-            }
-            FaultsFutureProj::Called { inner, plan } => {
-                let response = ready!(inner.poll(cx))?;
-                let Some(plan) = plan.take() else {
-                    return Poll::Ready(Ok(response));
-                };
-                let (mut parts, body) = response.into_parts();
-                if let Some(value) = plan.echo_initial {
-                    parts.headers.insert(ECHO_INITIAL, value);
-                }
-                // A trailers-only response (an immediate error) has its trailers in the headers.
-                let mut trailing = plan.echo_trailing;
-                if parts.headers.contains_key("grpc-status") {
-                    if let Some(value) = trailing.take() {
-                        parts.headers.insert(ECHO_TRAILING, value);
-                    }
-                }
-                let body = Body::new(FaultBody {
-                    inner: body,
-                    trailing,
-                    abort: plan.abort,
-                    flush: None,
-                });
-                Poll::Ready(Ok(http::Response::from_parts(parts, body)))
+        let this = self.project();
+        let (inner, plan) = (this.inner, this.plan);
+        let response = ready!(inner.poll(cx))?;
+        let Some(plan) = plan.take() else {
+            return Poll::Ready(Ok(response));
+        };
+        let (mut parts, body) = response.into_parts();
+        if let Some(value) = plan.echo_initial {
+            parts.headers.insert(ECHO_INITIAL, value);
+        }
+        // A trailers-only response (an immediate error) has its trailers in the headers.
+        let mut trailing = plan.echo_trailing;
+        if parts.headers.contains_key("grpc-status") {
+            if let Some(value) = trailing.take() {
+                parts.headers.insert(ECHO_TRAILING, value);
             }
         }
+        let body = Body::new(FaultBody {
+            inner: body,
+            trailing,
+            abort: plan.abort,
+            flush: None,
+        });
+        Poll::Ready(Ok(http::Response::from_parts(parts, body)))
     }
 }
 

@@ -9,6 +9,7 @@ pub mod echo;
 mod faults;
 mod limits;
 pub mod metrics;
+mod refusal;
 
 use std::{io, net::SocketAddr, time::Duration};
 
