@@ -44,6 +44,7 @@ DO_INSTALL=1
 DO_BUILD=1
 BIN=""
 KEEP=0
+IDLE_WAIT=0        # seconds to wait, before each run, for other processes to leave the two cores
 
 usage() {
     cat <<EOF
@@ -69,6 +70,9 @@ Options:
       --bin PATH         use this grpcstream binary; implies --no-build
       --no-build         do not run \`cargo build --release\`
       --no-install       do not apt-get install missing tools; fail instead
+      --idle-wait SECS   before each run, wait up to SECS for the two cores to be idle
+                         (other processes under 15% of a core over 1 s); default 0: do not wait.
+                         Other load is measured and shown per run either way.
       --keep             keep the work directory (reports, logs, h2load outputs)
   -h, --help             this text
 EOF
@@ -108,6 +112,7 @@ while (($#)); do
     --no-build) DO_BUILD=0 ;;
     --no-install) DO_INSTALL=0 ;;
     --keep) KEEP=1 ;;
+    --idle-wait) [[ ${2-} =~ ^[0-9]+$ ]] || die "$1 needs a whole number of seconds"; IDLE_WAIT=$2; shift ;;
     -h | --help) usage; exit 0 ;;
     *) usage >&2; die "unknown argument '$1'" ;;
     esac
@@ -328,32 +333,63 @@ h2load_check() { # SCENARIO: an un-timed run (-n, no warm-up) must get exactly c
 
 # --- runs -----------------------------------------------------------------------------------
 
-children_cpu_s() { # user + system seconds of the children this shell has waited for
-    times >"$WORK/times" # a redirect, not $(...): a subshell would report its own children
-    awk 'NR == 2 { t = 0
+children_cpu_s() { # sets CHILDREN_CPU: user + system seconds of the children this shell reaped
+    # Called directly, never in $(...): a subshell would report its own children, not ours.
+    times >"$WORK/times"
+    CHILDREN_CPU=$(awk 'NR == 2 { t = 0
         for (i = 1; i <= 2; i++) { split($i, p, "m"); sub(/s$/, "", p[2]); t += p[1] * 60 + p[2] }
-        print t }' "$WORK/times"
+        print t }' "$WORK/times")
+}
+
+cores_busy_ticks() { # busy clock ticks of the server's and the generator's cores, summed
+    awk -v a="cpu$SERVER_CORE" -v b="cpu$CLIENT_CORE" '$1 == a || $1 == b { t += $2 + $3 + $4 + $7 + $8 + $9 }
+        END { print t }' /proc/stat
+}
+
+wait_idle() { # up to IDLE_WAIT seconds for other processes to leave the two cores alone
+    ((IDLE_WAIT > 0)) || return 0
+    local start=$SECONDS b0 b1 busy
+    while :; do
+        b0=$(cores_busy_ticks)
+        sleep 1
+        b1=$(cores_busy_ticks)
+        busy=$(((b1 - b0) * 100 / CLK_TCK)) # % of one core, our idle server included
+        ((busy < 15)) && return 0
+        if ((SECONDS - start >= IDLE_WAIT)); then
+            echo "  (other processes still use ${busy}% of a core after ${IDLE_WAIT}s: running anyway)"
+            return 0
+        fi
+    done
 }
 
 now_s() { echo "${EPOCHREALTIME:-$(date +%s.%N)}"; }
 
-# Each run appends: scenario tool rep valid msgs_per_s calls_per_s tool_cpu_pct report_cpu_pct server_cpu_pct note
+# Each run appends: scenario tool rep valid msgs_per_s calls_per_s tool_cpu_pct report_cpu_pct
+# server_cpu_pct other_cpu_pct note
 record() { echo "$*" >>"$RESULTS"; }
 
 measure_begin() {
-    RUN_CPU0=$(children_cpu_s)
+    wait_idle
+    RUN_BUSY0=$(cores_busy_ticks)
+    children_cpu_s
+    RUN_CPU0=$CHILDREN_CPU
     RUN_T0=$(now_s)
     RUN_TICKS0=$(server_cpu_ticks)
 }
 
-measure_end() { # sets RUN_TOOL_CPU_PCT RUN_SERVER_CPU_PCT
-    local t1 ticks1 cpu1
+measure_end() { # sets RUN_TOOL_CPU_PCT RUN_SERVER_CPU_PCT RUN_OTHER_CPU_PCT
+    local t1 ticks1 cpu1 busy1
     ticks1=$(server_cpu_ticks)
+    busy1=$(cores_busy_ticks)
     t1=$(now_s)
-    cpu1=$(children_cpu_s)
-    read -r RUN_TOOL_CPU_PCT RUN_SERVER_CPU_PCT < <(awk -v c0="$RUN_CPU0" -v c1="$cpu1" -v t0="$RUN_T0" \
-        -v t1="$t1" -v k0="$RUN_TICKS0" -v k1="$ticks1" -v hz="$CLK_TCK" \
-        'BEGIN { w = t1 - t0; printf "%.0f %.0f\n", (c1 - c0) / w * 100, (k1 - k0) / hz / w * 100 }')
+    children_cpu_s
+    cpu1=$CHILDREN_CPU
+    # Other = everything else busy on the two cores: other processes, interrupts, this script.
+    read -r RUN_TOOL_CPU_PCT RUN_SERVER_CPU_PCT RUN_OTHER_CPU_PCT < <(awk -v c0="$RUN_CPU0" -v c1="$cpu1" \
+        -v t0="$RUN_T0" -v t1="$t1" -v k0="$RUN_TICKS0" -v k1="$ticks1" -v b0="$RUN_BUSY0" -v b1="$busy1" \
+        -v hz="$CLK_TCK" 'BEGIN { w = t1 - t0; tool = (c1 - c0) / w * 100; srv = (k1 - k0) / hz / w * 100
+            other = (b1 - b0) / hz / w * 100 - tool - srv
+            printf "%.0f %.0f %.0f\n", tool, srv, (other < 0 ? 0 : other) }')
 }
 
 run_tool() { # wait for the tool started in the background, bounded by its own timeout
@@ -368,7 +404,7 @@ run_h2load() { # SCENARIO REP
     want=$(expected_reply_bytes "$sc")
     curl_check "$sc" || { valid=0; note="curl check failed: $CURL_LINE"; }
     h2load_args "$sc"
-    H2_CMD="taskset -c $CLIENT_CORE h2load -c $CLIENTS -m $STREAMS -D $DURATION --warm-up-time=$WARMUP -d body.bin -H 'content-type: application/grpc' -H 'te: trailers' http://127.0.0.1:$PORT$(rpc_path "$sc")"
+    H2_CMD="taskset -c $CLIENT_CORE h2load -c $CLIENTS -m $STREAMS -D $DURATION --warm-up-time=$WARMUP -d $BODY -H 'content-type: application/grpc' -H 'te: trailers' http://127.0.0.1:$PORT$(rpc_path "$sc")"
     local warm=()
     ((WARMUP > 0)) && warm=(--warm-up-time="$WARMUP")
     measure_begin
@@ -392,9 +428,10 @@ run_h2load() { # SCENARIO REP
     fi
     msgs=$(awk -v s="$H2_SUCCEEDED" -v m="$MESSAGES" -v d="$DURATION" 'BEGIN {printf "%.0f", s * m / d}')
     calls=$(awk -v s="$H2_SUCCEEDED" -v d="$DURATION" 'BEGIN {printf "%.0f", s / d}')
-    record "$sc h2load $rep $valid $msgs $calls $RUN_TOOL_CPU_PCT - $RUN_SERVER_CPU_PCT ${note:-ok: $H2_SUCCEEDED calls, $per_call wire bytes/call}"
-    printf '  %-13s rep %d  h2load %10s msgs/s  %7s calls/s  h2load cpu %3s%%  server cpu %3s%%  %s\n' \
-        "$sc" "$rep" "$msgs" "$calls" "$RUN_TOOL_CPU_PCT" "$RUN_SERVER_CPU_PCT" "${note:-ok}"
+    record "$sc h2load $rep $valid $msgs $calls $RUN_TOOL_CPU_PCT - $RUN_SERVER_CPU_PCT $RUN_OTHER_CPU_PCT ${note:-ok: $H2_SUCCEEDED calls, $per_call wire bytes/call}"
+    printf '  %-13s rep %d  h2load %8s msgs/s %6s calls/s  h2load cpu %3s%%                     server %3s%%  other %3s%%  %s\n' \
+        "$sc" "$rep" "$msgs" "$calls" "$RUN_TOOL_CPU_PCT" "$RUN_SERVER_CPU_PCT" "$RUN_OTHER_CPU_PCT" \
+        "${note:-ok ($per_call wire bytes/call)}"
 }
 
 run_soak() { # SCENARIO REP
@@ -429,9 +466,10 @@ run_soak() { # SCENARIO REP
         valid=0
         note+=" $failed of $total calls failed, $broken integrity errors;"
     fi
-    record "$sc soak $rep $valid $msgs $calls $RUN_TOOL_CPU_PCT $report_cpu $RUN_SERVER_CPU_PCT ${note:-ok: $total calls}"
-    printf '  %-13s rep %d  soak   %10s msgs/s  %7s calls/s  soak   cpu %3s%% (report: %s%% of measured_s)  server cpu %3s%%  %s\n' \
-        "$sc" "$rep" "$msgs" "$calls" "$RUN_TOOL_CPU_PCT" "$report_cpu" "$RUN_SERVER_CPU_PCT" "${note:-ok}"
+    record "$sc soak $rep $valid $msgs $calls $RUN_TOOL_CPU_PCT $report_cpu $RUN_SERVER_CPU_PCT $RUN_OTHER_CPU_PCT ${note:-ok: $total calls}"
+    printf '  %-13s rep %d  soak   %8s msgs/s %6s calls/s  soak   cpu %3s%% (report %3s%%/measured)  server %3s%%  other %3s%%  %s\n' \
+        "$sc" "$rep" "$msgs" "$calls" "$RUN_TOOL_CPU_PCT" "$report_cpu" "$RUN_SERVER_CPU_PCT" "$RUN_OTHER_CPU_PCT" \
+        "${note:-ok}"
 }
 
 # --- the summary ----------------------------------------------------------------------------
@@ -445,34 +483,44 @@ stats_of() { # SCENARIO TOOL COLUMN: "median min max" of the valid runs, or "- -
 }
 
 summary() {
-    local sc h2 sk cpu scpu_h scpu_s ratio verdict
+    local sc h2 sk cpu scpu_h scpu_s other ratio invalid busy
     echo
     echo "soak vs h2load: $DURATION s measured + $WARMUP s warm-up per run, $REPS interleaved reps," \
         "$CLIENTS connections x $STREAMS streams, $MESSAGES x ${MESSAGE_BYTES}-byte messages per call"
-    echo "server on core $SERVER_CORE (logs: $SERVER_LOG), load generator on core $CLIENT_CORE; msgs/s = request messages of successful calls per measured second"
+    echo "server on core $SERVER_CORE (logs: $SERVER_LOG), load generator on core $CLIENT_CORE;" \
+        "msgs/s = request messages of successful calls per measured second"
     echo
-    printf '%-13s  %-30s  %-30s  %6s  %-11s  %-15s  %s\n' scenario "h2load msgs/s median (min-max)" \
-        "soak msgs/s median (min-max)" ratio "soak cpu" "server cpu h/s" "server peak RSS"
+    printf '%-13s  %-29s  %-29s  %5s  %-8s  %-13s  %-11s  %s\n' scenario "h2load msgs/s median (min-max)" \
+        "soak msgs/s median (min-max)" ratio "soak cpu" "server cpu h/s" "other cpu" "server peak RSS"
     for sc in "${SCENARIOS[@]}"; do
         read -r -a h2 <<<"$(stats_of "$sc" h2load 5)"
         read -r -a sk <<<"$(stats_of "$sc" soak 5)"
         read -r -a cpu <<<"$(stats_of "$sc" soak 8)"
         read -r -a scpu_h <<<"$(stats_of "$sc" h2load 9)"
         read -r -a scpu_s <<<"$(stats_of "$sc" soak 9)"
+        other=$(awk -v sc="$sc" '$1 == sc && $10 > m { m = $10 } END { print m + 0 }' "$RESULTS")
         ratio=$(awk -v s="${sk[0]}" -v h="${h2[0]}" 'BEGIN { if (h + 0 > 0 && s != "-") printf "%.2f", s / h; else print "-" }')
-        printf '%-13s  %-30s  %-30s  %6s  %-11s  %-15s  %s\n' "$sc" \
+        printf '%-13s  %-29s  %-29s  %5s  %-8s  %-13s  %-11s  %s\n' "$sc" \
             "${h2[0]} (${h2[1]}-${h2[2]})" "${sk[0]} (${sk[1]}-${sk[2]})" "$ratio" \
-            "${cpu[0]}% (1 core)" "${scpu_h[0]}% / ${scpu_s[0]}%" "${HWM[$sc]} MiB"
+            "${cpu[0]}%" "${scpu_h[0]}% / ${scpu_s[0]}%" "max ${other}%" "${HWM[$sc]} MiB"
     done
     echo
     echo "ratio = soak median / h2load median (target >= 1.0)."
-    echo "soak cpu = (client.cpu_user_s + client.cpu_system_s) / measured_s from soak's report, median;"
-    echo "  getrusage covers the whole process (start-up and warm-up too), so it overstates the share of the window."
-    echo "server cpu h/s = the server's CPU over the h2load runs / over the soak runs (100% = its one core busy)."
+    echo "soak cpu = (client.cpu_user_s + client.cpu_system_s) / measured_s from soak's report (median, % of one"
+    echo "  core); getrusage covers the whole process (start-up, warm-up, drain), so it overstates the window."
+    echo "server cpu h/s = the server's CPU over the h2load runs / over the soak runs (median; 100% = its core)."
+    echo "other cpu = CPU on the two cores used by neither the server nor the tool during a run (highest run)."
     echo "server peak RSS = VmHWM of the scenario's server process after all its runs (both tools)."
+    busy=$(awk '$10 > 20' "$RESULTS")
+    if [[ -n $busy ]]; then
+        echo
+        echo "WARNING: other processes took over 20% of a core during these runs; their numbers are not"
+        echo "trustworthy (try --idle-wait 120 on a quieter machine):"
+        echo "$busy" | awk '{ printf "  %s %s rep %s: other %s%%\n", $1, $2, $3, $10 }'
+    fi
     for sc in "${SCENARIOS[@]}"; do
-        verdict=$(awk -v sc="$sc" '$1 == sc && $4 != 1' "$RESULTS")
-        [[ -z $verdict ]] || { echo "INVALID runs left out for $sc:"; echo "$verdict"; }
+        invalid=$(awk -v sc="$sc" '$1 == sc && $4 != 1' "$RESULTS")
+        [[ -z $invalid ]] || { echo "INVALID runs left out for $sc:"; echo "$invalid"; }
     done
 }
 

@@ -362,7 +362,7 @@ _grpcstream() {
             return 0
             ;;
         grpcstream__subcmd__serve)
-            opts="-v -h -V --port --listen --max-message-size --grace --server-stream-count --server-stream-interval --async-queue --async-delay --tls-cert --tls-key --tls-client-ca --no-reflection --auth-token-file --compression --chaos-rate --metrics-listen --config --log-format --verbose --workers --help --version"
+            opts="-v -h -V --port --listen --max-message-size --grace --server-stream-count --server-stream-interval --async-queue --async-delay --tls-cert --tls-key --tls-client-ca --no-reflection --auth-token-file --compression --max-connections --max-concurrent-streams --handshake-timeout --keepalive-interval --keepalive-timeout --stream-window --connection-window --max-rpc-duration --chaos-rate --metrics-listen --config --log-format --verbose --workers --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -418,6 +418,38 @@ _grpcstream() {
                     ;;
                 --compression)
                     COMPREPLY=($(compgen -W "none gzip zstd" -- "${cur}"))
+                    return 0
+                    ;;
+                --max-connections)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-concurrent-streams)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --handshake-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keepalive-interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keepalive-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --stream-window)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --connection-window)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-rpc-duration)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --chaos-rate)

@@ -52,6 +52,14 @@ complete -c grpcstream -n "__fish_grpcstream_using_subcommand serve" -l auth-tok
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand serve" -l compression -d 'Compress replies to clients that accept it (requests are accepted in gzip and zstd)' -r -f -a "none\t''
 gzip\t''
 zstd\t''"
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand serve" -l max-connections -d 'Open connections at most; further ones are closed at once' -r
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand serve" -l max-concurrent-streams -d 'Streams (RPCs) at once on one connection; more wait for a free slot (HTTP/2 SETTINGS)' -r
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand serve" -l handshake-timeout -d 'A connection must start HTTP/2 within this, or it is closed (slow or silent clients)' -r
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand serve" -l keepalive-interval -d 'Send an HTTP/2 PING after this long without traffic from the client…' -r
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand serve" -l keepalive-timeout -d '…and close the connection when its answer takes longer than this' -r
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand serve" -l stream-window -d 'HTTP/2 flow-control window of each stream: what one stream may buffer unread' -r
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand serve" -l connection-window -d 'HTTP/2 flow-control window of each connection, all its streams together' -r
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand serve" -l max-rpc-duration -d 'End any RPC still running after this with DEADLINE_EXCEEDED [default: no limit]' -r
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand serve" -l chaos-rate -d 'Fail this fraction of RPCs on purpose (half UNAVAILABLE, half stream resets), to test clients\' retries' -r
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand serve" -l metrics-listen -d 'Serve Prometheus metrics over HTTP at this address (e.g. 127.0.0.1:9100) [default: off]' -r
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand serve" -l config -d 'Read settings from this TOML file (flags > environment > file > defaults)' -r -F

@@ -375,6 +375,38 @@ pub struct ServeArgs {
     #[arg(long, value_enum, default_value_t = Compression::None)]
     pub compression: Compression,
 
+    /// Open connections at most; further ones are closed at once.
+    #[arg(long, value_name = "N", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
+
+    /// Streams (RPCs) at once on one connection; more wait for a free slot (HTTP/2 SETTINGS).
+    #[arg(long, value_name = "N", default_value_t = 4096, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_concurrent_streams: u32,
+
+    /// A connection must start HTTP/2 within this, or it is closed (slow or silent clients).
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub handshake_timeout: Duration,
+
+    /// Send an HTTP/2 PING after this long without traffic from the client…
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = humantime::parse_duration)]
+    pub keepalive_interval: Duration,
+
+    /// …and close the connection when its answer takes longer than this.
+    #[arg(long, value_name = "DURATION", default_value = "20s", value_parser = humantime::parse_duration)]
+    pub keepalive_timeout: Duration,
+
+    /// HTTP/2 flow-control window of each stream: what one stream may buffer unread.
+    #[arg(long, value_name = "SIZE", default_value = "1MiB", value_parser = parse_size)]
+    pub stream_window: u64,
+
+    /// HTTP/2 flow-control window of each connection, all its streams together.
+    #[arg(long, value_name = "SIZE", default_value = "2MiB", value_parser = parse_size)]
+    pub connection_window: u64,
+
+    /// End any RPC still running after this with DEADLINE_EXCEEDED [default: no limit].
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub max_rpc_duration: Option<Duration>,
+
     /// Fail this fraction of RPCs on purpose (half UNAVAILABLE, half stream resets), to test clients' retries.
     #[arg(long, value_name = "FRACTION", default_value_t = 0.0)]
     pub chaos_rate: f64,

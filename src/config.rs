@@ -74,6 +74,20 @@ pub struct ServeConfig {
     pub max_message_size: usize,
     pub grace: Duration,
     pub echo: EchoConfig,
+    pub limits: Limits,
+}
+
+/// What keeps one client or one connection from taking the server down.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub max_connections: usize,
+    pub max_concurrent_streams: u32,
+    pub handshake_timeout: Duration,
+    pub keepalive_interval: Duration,
+    pub keepalive_timeout: Duration,
+    pub stream_window: u32,
+    pub connection_window: u32,
+    pub max_rpc_duration: Option<Duration>,
 }
 
 /// Where a client connects, and how it verifies an `https://` server.
@@ -265,6 +279,16 @@ fn resolve_serve(args: cli::ServeArgs) -> Result<ServeConfig, ConfigError> {
             .transpose()?,
         compression: args.compression,
         metrics_listen: args.metrics_listen,
+        limits: Limits {
+            max_connections: args.max_connections as usize,
+            max_concurrent_streams: args.max_concurrent_streams,
+            handshake_timeout: args.handshake_timeout,
+            keepalive_interval: args.keepalive_interval,
+            keepalive_timeout: args.keepalive_timeout,
+            stream_window: window("--stream-window", args.stream_window)?,
+            connection_window: window("--connection-window", args.connection_window)?,
+            max_rpc_duration: args.max_rpc_duration,
+        },
         chaos_rate: match args.chaos_rate {
             rate if (0.0..=1.0).contains(&rate) => rate,
             rate => {
@@ -361,6 +385,16 @@ fn call(args: &cli::CallArgs) -> Result<Call, ConfigError> {
         headers,
         compression: args.compression,
     })
+}
+
+/// HTTP/2 windows are 31-bit and at least the 64 KiB default of the protocol.
+fn window(flag: &str, size: u64) -> Result<u32, ConfigError> {
+    u32::try_from(size)
+        .ok()
+        .filter(|n| (65_535..=(1 << 31) - 1).contains(n))
+        .ok_or_else(|| {
+            ConfigError::Invalid(format!("{flag} {size} is out of range: use 64KiB to 2GiB"))
+        })
 }
 
 /// `--server` with its TLS flags.

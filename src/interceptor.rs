@@ -353,7 +353,10 @@ pin_project! {
     impl<B> PinnedDrop for TimedBody<B> {
         fn drop(this: Pin<&mut Self>) {
             if let Some(open) = this.project().state.take() {
-                open.finish(Outcome::Dropped);
+                // A trailers-only response (an immediate error) is complete with its headers:
+                // hyper drops its empty body unpolled, which is not a cancellation.
+                let outcome = open.header_status.map_or(Outcome::Dropped, Outcome::Status);
+                open.finish(outcome);
             }
         }
     }

@@ -229,3 +229,18 @@ fn an_address_not_on_this_machine_is_a_clear_start_up_error() {
         "{stderr}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn immediate_errors_are_logged_with_their_status() {
+    let mut server = ServeProcess::start(&["--max-message-size", "1KiB"]);
+    let mut client = connect(&server).await;
+    let status = client
+        .echo_server_stream(EchoRequest {
+            message: "x".repeat(4096),
+        })
+        .await
+        .expect_err("over the limit");
+    assert_eq!(status.code(), tonic::Code::ResourceExhausted);
+    let line = server.wait_for("EchoServerStream", Duration::from_secs(5));
+    assert_eq!(field(&line, "status"), "RESOURCE_EXHAUSTED", "{line}");
+}

@@ -1,10 +1,12 @@
 //! The one integration-test binary (it links once, which matters on a 2-core machine).
 
 mod cli;
+mod conformance;
 mod controls;
 mod ecosystem;
 mod interop;
 mod lifecycle;
+mod limits;
 mod probe;
 mod python;
 mod serve;

@@ -1,6 +1,8 @@
 //! `grpcstream probe`: runs each selected pattern once or repeatedly (concurrently when
-//! several), validating every reply; exit 0 only when every probe passed.
+//! several), validating every reply; exit 0 only when every probe passed. `probe
+//! conformance` runs its interop cases instead (see [`conformance`]).
 
+pub mod conformance;
 mod health;
 pub mod patterns;
 pub mod report;
@@ -24,8 +26,14 @@ const MAX_BACKOFF: Duration = Duration::from_secs(10);
 const HEALTH_PAUSE: Duration = Duration::from_secs(10);
 
 pub async fn run(config: ProbeConfig, shutdown: CancellationToken) -> anyhow::Result<ExitCode> {
-    let summary = run_with_output(config, shutdown, io::stdout()).await?;
-    Ok(ExitCode::from(if summary.ok {
+    let ok = if config.conformance.is_some() {
+        conformance::run_with_output(&config, shutdown, io::stdout())
+            .await?
+            .ok
+    } else {
+        run_with_output(config, shutdown, io::stdout()).await?.ok
+    };
+    Ok(ExitCode::from(if ok {
         exit_code::SUCCESS
     } else {
         exit_code::FAILURE

@@ -25,6 +25,7 @@ pub struct Echo {
     config: Arc<EchoConfig>,
     max_message_size: usize,
     stop: CancellationToken,
+    max_duration: Option<Duration>,
 }
 
 impl Echo {
@@ -33,7 +34,14 @@ impl Echo {
             config: Arc::new(config),
             max_message_size,
             stop,
+            max_duration: None,
         }
+    }
+
+    /// Ends RPCs still running after `limit` with DEADLINE_EXCEEDED.
+    pub fn with_max_duration(mut self, limit: Option<Duration>) -> Self {
+        self.max_duration = limit;
+        self
     }
 
     fn reply_stream(
@@ -43,9 +51,21 @@ impl Echo {
     ) -> Response<ReplyStream> {
         let stop = self.stop.clone();
         Response::new(match controls {
-            Some(controls) => Box::pin(UntilCancelled::new(controls.apply(replies), stop)),
-            None => Box::pin(UntilCancelled::new(replies, stop)),
+            Some(controls) => Box::pin(UntilCancelled::new(
+                controls.apply(replies),
+                stop,
+                self.max_duration,
+            )),
+            None => Box::pin(UntilCancelled::new(replies, stop, self.max_duration)),
         })
+    }
+}
+
+/// Resolves when `limit` has passed since the RPC began; never without a limit.
+async fn deadline(limit: Option<Duration>) {
+    match limit {
+        Some(limit) => tokio::time::sleep(limit).await,
+        None => std::future::pending().await,
     }
 }
 
@@ -70,9 +90,13 @@ impl EchoService for Echo {
         // The summary repeats every message, so it is bounded like any reply: this keeps
         // a client that never half-closes from growing the server without limit.
         let mut summary_len = 0usize;
+        // One timer for the whole RPC, not one per message.
+        let too_long = deadline(self.max_duration);
+        tokio::pin!(too_long);
         loop {
             let next = tokio::select! {
                 _ = self.stop.cancelled() => return Err(super::cancel::shutting_down()),
+                _ = &mut too_long => return Err(super::cancel::too_long(self.max_duration.unwrap_or_default())),
                 next = inbound.message() => next?,
             };
             let Some(request) = next else { break };

@@ -3,6 +3,7 @@
 
 mod auth;
 mod cancel;
+mod conn;
 mod controls;
 mod discovery;
 pub mod echo;
@@ -17,10 +18,7 @@ use anyhow::Context;
 use bytesize::ByteSize;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tonic::{
-    codec::CompressionEncoding,
-    transport::{server::TcpIncoming, Server},
-};
+use tonic::{codec::CompressionEncoding, transport::Server};
 use tracing::{info, warn};
 
 use crate::{
@@ -79,7 +77,9 @@ pub async fn serve(
         tokio::spawn(metrics::serve(listener, metrics, metrics_stop));
     }
     let stop = CancellationToken::new();
-    let mut echo = EchoServiceServer::new(echo::Echo::new(config.echo.clone(), max, stop.clone()))
+    let service = echo::Echo::new(config.echo.clone(), max, stop.clone())
+        .with_max_duration(config.limits.max_rpc_duration);
+    let mut echo = EchoServiceServer::new(service)
         .max_decoding_message_size(max)
         .max_encoding_message_size(max)
         .accept_compressed(CompressionEncoding::Gzip)
@@ -112,8 +112,14 @@ pub async fn serve(
             .tls_config(tls)
             .context("cannot use the TLS settings")?;
     }
-    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+    let limits = &config.limits;
+    let incoming = conn::incoming(listener, limits.max_connections, limits.handshake_timeout);
     let mut router = builder
+        .max_concurrent_streams(limits.max_concurrent_streams)
+        .http2_keepalive_interval(Some(limits.keepalive_interval))
+        .http2_keepalive_timeout(Some(limits.keepalive_timeout))
+        .initial_stream_window_size(limits.stream_window)
+        .initial_connection_window_size(limits.connection_window)
         .layer(timing.clone())
         .layer(tower::util::option_layer(
             config.auth_token.as_deref().map(auth::AuthLayer::new),

@@ -1,0 +1,183 @@
+//! The server's limits: connections, slow handshakes, RPC duration, streams per connection.
+
+use std::time::{Duration, Instant};
+
+use grpcstream::proto::{echo_service_client::EchoServiceClient, EchoRequest};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tonic::{transport::Channel, Code};
+
+use crate::util::{fast, TestServer};
+
+async fn connect(
+    server: &TestServer,
+) -> Result<EchoServiceClient<Channel>, tonic::transport::Error> {
+    Ok(EchoServiceClient::new(
+        Channel::from_shared(format!("http://{}", server.addr))
+            .expect("uri")
+            .connect()
+            .await?,
+    ))
+}
+
+/// Whether the server closes a raw connection that sent `bytes` within `within`.
+async fn closed_after_sending(server: &TestServer, bytes: &[u8], within: Duration) -> bool {
+    let mut tcp = tokio::net::TcpStream::connect(server.addr)
+        .await
+        .expect("connect");
+    tcp.write_all(bytes).await.expect("write");
+    let mut sink = Vec::new();
+    // The server may answer (SETTINGS, GOAWAY) before closing: read to the end.
+    tokio::time::timeout(within, tcp.read_to_end(&mut sink)).await.is_ok()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_and_half_started_connections_are_closed_after_the_handshake_timeout() {
+    let mut config = fast();
+    config.limits.handshake_timeout = Duration::from_millis(300);
+    let server = TestServer::start(config).await;
+    let start = Instant::now();
+    assert!(
+        closed_after_sending(&server, b"", Duration::from_secs(3)).await,
+        "a silent connection stays open"
+    );
+    assert!(
+        start.elapsed() >= Duration::from_millis(250),
+        "closed before the timeout: {:?}",
+        start.elapsed()
+    );
+    assert!(
+        closed_after_sending(&server, b"PRI * HTTP/2.0\r\n", Duration::from_secs(3)).await,
+        "a partial preface stays open"
+    );
+    assert!(
+        closed_after_sending(
+            &server,
+            &[0xde, 0xad, 0xbe, 0xef, 0, 1, 2, 3],
+            Duration::from_secs(3)
+        )
+        .await,
+        "garbage stays open"
+    );
+    let reply = connect(&server)
+        .await
+        .expect("connect")
+        .echo_client_stream(tokio_stream::iter([EchoRequest {
+            message: "ok".into(),
+        }]))
+        .await;
+    assert!(reply.is_ok(), "the server keeps serving: {reply:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_past_the_limit_are_refused_and_slots_come_back() {
+    let mut config = fast();
+    config.limits.max_connections = 2;
+    let server = TestServer::start(config).await;
+    let mut first = connect(&server).await.expect("first connection");
+    let second = connect(&server).await.expect("second connection");
+    first
+        .echo_client_stream(tokio_stream::iter([EchoRequest {
+            message: "a".into(),
+        }]))
+        .await
+        .expect("first works");
+    let refused = tokio::time::timeout(Duration::from_secs(5), async {
+        match connect(&server).await {
+            Err(_) => true,
+            Ok(mut c) => c
+                .echo_client_stream(tokio_stream::iter([EchoRequest {
+                    message: "c".into(),
+                }]))
+                .await
+                .is_err(),
+        }
+    })
+    .await
+    .expect("refusal is quick");
+    assert!(refused, "a third connection is refused");
+    drop(second);
+    drop(first);
+    // The slots free up when connections close.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let ok = match connect(&server).await {
+            Ok(mut c) => c
+                .echo_client_stream(tokio_stream::iter([EchoRequest {
+                    message: "d".into(),
+                }]))
+                .await
+                .is_ok(),
+            Err(_) => false,
+        };
+        if ok {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no slot came back after closing connections"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn rpcs_longer_than_the_limit_end_with_deadline_exceeded() {
+    let mut config = fast();
+    config.limits.max_rpc_duration = Some(Duration::from_millis(300));
+    let server = TestServer::start(config).await;
+    let mut client = connect(&server).await.expect("connect");
+    let (_tx, rx) = tokio::sync::mpsc::channel::<EchoRequest>(1);
+    let start = Instant::now();
+    let mut replies = client
+        .echo_bidirectional_stream_sync(tokio_stream::wrappers::ReceiverStream::new(rx))
+        .await
+        .expect("call")
+        .into_inner();
+    let status = replies.message().await.expect_err("ended by the limit");
+    assert_eq!(status.code(), Code::DeadlineExceeded, "{status:?}");
+    assert!(
+        start.elapsed() >= Duration::from_millis(250),
+        "{:?}",
+        start.elapsed()
+    );
+
+    let (_tx, rx) = tokio::sync::mpsc::channel::<EchoRequest>(1);
+    let status = client
+        .echo_client_stream(tokio_stream::wrappers::ReceiverStream::new(rx))
+        .await
+        .expect_err("ended by the limit");
+    assert_eq!(status.code(), Code::DeadlineExceeded, "{status:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streams_past_the_per_connection_limit_wait_for_a_slot() {
+    let mut config = fast();
+    config.limits.max_concurrent_streams = 2;
+    config.echo.server_stream_count = 3;
+    config.echo.server_stream_interval = Duration::from_millis(200);
+    let server = TestServer::start(config).await;
+    let client = connect(&server).await.expect("connect");
+    let start = Instant::now();
+    let call = |c: &EchoServiceClient<Channel>| {
+        let mut c = c.clone();
+        async move {
+            let mut replies = c
+                .echo_server_stream(EchoRequest {
+                    message: "x".into(),
+                })
+                .await?
+                .into_inner();
+            let first = start.elapsed();
+            while replies.message().await?.is_some() {}
+            Ok::<_, tonic::Status>((first, start.elapsed()))
+        }
+    };
+    let (a, b, c) = tokio::join!(call(&client), call(&client), call(&client));
+    let mut runs = [a.expect("a"), b.expect("b"), c.expect("c")];
+    runs.sort();
+    // Two run at once (about 400ms each); the third starts only when one of them ends.
+    assert!(
+        runs[2].0 >= runs[0].1.min(runs[1].1) - Duration::from_millis(50),
+        "{runs:?}"
+    );
+}
