@@ -27,7 +27,9 @@ async fn closed_after_sending(server: &TestServer, bytes: &[u8], within: Duratio
     tcp.write_all(bytes).await.expect("write");
     let mut sink = Vec::new();
     // The server may answer (SETTINGS, GOAWAY) before closing: read to the end.
-    tokio::time::timeout(within, tcp.read_to_end(&mut sink)).await.is_ok()
+    tokio::time::timeout(within, tcp.read_to_end(&mut sink))
+        .await
+        .is_ok()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,5 +1,6 @@
 //! The one integration-test binary (it links once, which matters on a 2-core machine).
 
+mod bad_input;
 mod cli;
 mod conformance;
 mod controls;

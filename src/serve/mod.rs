@@ -10,6 +10,7 @@ pub mod echo;
 mod faults;
 mod limits;
 pub mod metrics;
+mod protocol;
 mod refusal;
 
 use std::{io, net::SocketAddr, time::Duration};
@@ -121,6 +122,7 @@ pub async fn serve(
         .initial_stream_window_size(limits.stream_window)
         .initial_connection_window_size(limits.connection_window)
         .layer(timing.clone())
+        .layer(protocol::GrpcOnlyLayer)
         .layer(tower::util::option_layer(
             config.auth_token.as_deref().map(auth::AuthLayer::new),
         ))
