@@ -1,11 +1,11 @@
 //! What every soak message carries so that each echo can be checked: stream id, sequence
-//! number, send time and a CRC-32 of all of it, as text (`s.n.t.crc.payload`), so any echo
+//! number, send time and a CRC-32 of all of it, as text (`crc.s.n.t.payload`), so any echo
 //! server, of any language, returns it untouched inside its reply.
 //!
 //! The tracker turns the sequence numbers that come back into lost, duplicated, reordered
 //! and corrupted counts.
 
-use std::{collections::BTreeSet, fmt::Write as _};
+use std::collections::BTreeSet;
 
 use super::stats::Integrity;
 
@@ -18,56 +18,84 @@ pub struct Stamp {
     pub sent_ns: u64,
 }
 
-/// Writes the message for `stamp`, padded to `size` bytes (never shorter than its header).
+/// Width of the checksum field and its dot, which start every message.
+const CRC_FIELD: usize = 9;
+
+/// 26 × 16 letters: payloads are slices of this, so they cost a copy, not a loop per byte.
+const LETTERS: &str = concat!(
+    "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz",
+    "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz",
+    "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz",
+    "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz",
+);
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// Writes the message for `stamp` (`crc.stream.seq.time.payload`, the CRC-32 covering all
+/// after its own field), padded to `size` bytes (never shorter than its header). This runs
+/// for every message a soak sends, so it formats by hand.
 pub fn encode(stamp: Stamp, size: usize, out: &mut String) {
     out.clear();
-    let _ = write!(
-        out,
-        "{:x}.{:x}.{:x}.",
-        stamp.stream, stamp.seq, stamp.sent_ns
-    );
-    let header = out.len();
     out.push_str("00000000.");
-    let payload_start = out.len();
+    for value in [stamp.stream, stamp.seq, stamp.sent_ns] {
+        push_hex(out, value);
+        out.push('.');
+    }
     // The payload depends on the sequence number, so a payload swapped between messages
     // fails the checksum as surely as a flipped byte.
-    let payload_len = size.saturating_sub(payload_start);
-    out.extend((0..payload_len).map(|i| (b'a' + ((stamp.seq as usize + i) % 26) as u8) as char));
-    let mut crc = crc32fast::Hasher::new();
-    crc.update(&out.as_bytes()[..header]);
-    crc.update(&out.as_bytes()[payload_start..]);
-    let mut hex = [0u8; 8];
-    let digest = crc.finalize();
-    for (i, byte) in hex.iter_mut().enumerate() {
-        *byte = b"0123456789abcdef"[(digest >> (28 - 4 * i)) as usize & 0xf];
+    let mut offset = (stamp.seq % 26) as usize;
+    let mut left = size.saturating_sub(out.len());
+    while left > 0 {
+        let take = left.min(LETTERS.len() - offset);
+        out.push_str(&LETTERS[offset..offset + take]);
+        left -= take;
+        offset = 0;
     }
-    out.replace_range(
-        header..header + 8,
-        std::str::from_utf8(&hex).unwrap_or("00000000"),
-    );
+    let digest = crc32fast::hash(&out.as_bytes()[CRC_FIELD..]);
+    let mut hex = [b'0'; 8];
+    for (i, byte) in hex.iter_mut().enumerate() {
+        *byte = HEX[(digest >> (28 - 4 * i)) as usize & 0xf];
+    }
+    // Same length, ASCII: the string stays valid and nothing moves.
+    out.replace_range(0..8, std::str::from_utf8(&hex).unwrap_or("00000000"));
+}
+
+fn push_hex(out: &mut String, value: u64) {
+    let digits = ((64 - value.leading_zeros() as usize).max(1)).div_ceil(4);
+    for i in (0..digits).rev() {
+        out.push(HEX[(value >> (4 * i)) as usize & 0xf] as char);
+    }
+}
+
+/// Parses lowercase hex up to the next dot; returns the value and the rest after the dot.
+fn take_hex(bytes: &[u8]) -> Option<(u64, &[u8])> {
+    let mut value: u64 = 0;
+    for (i, &b) in bytes.iter().enumerate().take(17) {
+        let digit = match b {
+            b'0'..=b'9' => b - b'0',
+            b'a'..=b'f' => b - b'a' + 10,
+            b'.' if i > 0 => return Some((value, &bytes[i + 1..])),
+            _ => return None,
+        };
+        value = value.checked_mul(16)? | u64::from(digit);
+    }
+    None
 }
 
 /// Decodes and verifies a message; `None` when it is not one of ours, unchanged.
 pub fn decode(text: &str) -> Option<Stamp> {
-    let mut parts = text.splitn(5, '.');
-    let (stream, seq, sent, crc, payload) = (
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-    );
-    let mut hasher = crc32fast::Hasher::new();
-    // The checksummed bytes are the first three fields with their dots, then the payload.
-    hasher.update(&text.as_bytes()[..stream.len() + seq.len() + sent.len() + 3]);
-    hasher.update(payload.as_bytes());
-    if crc.len() != 8 || u32::from_str_radix(crc, 16).ok()? != hasher.finalize() {
+    let bytes = text.as_bytes();
+    let (crc, rest) = take_hex(bytes.get(..CRC_FIELD)?)?;
+    if !rest.is_empty() || crc != u64::from(crc32fast::hash(&bytes[CRC_FIELD..])) {
         return None;
     }
+    let (stream, rest) = take_hex(&bytes[CRC_FIELD..])?;
+    let (seq, rest) = take_hex(rest)?;
+    let (sent_ns, _payload) = take_hex(rest)?;
     Some(Stamp {
-        stream: u64::from_str_radix(stream, 16).ok()?,
-        seq: u64::from_str_radix(seq, 16).ok()?,
-        sent_ns: u64::from_str_radix(sent, 16).ok()?,
+        stream,
+        seq,
+        sent_ns,
     })
 }
 

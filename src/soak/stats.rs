@@ -153,12 +153,16 @@ impl Stats {
     /// configuration (one zeroed allocation each, which a clone + reset would also need, plus a
     /// copy of every count).
     pub fn take(&mut self) -> Stats {
-        let fresh = Self::with_histograms(
-            Histogram::new_from(&self.latency),
-            Histogram::new_from(&self.first_reply),
-            Histogram::new_from(&self.inter_arrival),
+        let latency = take_histogram(&mut self.latency);
+        let first_reply = take_histogram(&mut self.first_reply);
+        let inter_arrival = take_histogram(&mut self.inter_arrival);
+        // `self` now holds the fresh histograms: keep those, hand everything else over.
+        let kept = Self::with_histograms(
+            std::mem::replace(&mut self.latency, latency),
+            std::mem::replace(&mut self.first_reply, first_reply),
+            std::mem::replace(&mut self.inter_arrival, inter_arrival),
         );
-        std::mem::replace(self, fresh)
+        std::mem::replace(self, kept)
     }
 
     /// Nothing recorded: no samples, counts, errors or integrity faults.
@@ -188,7 +192,27 @@ fn record(histogram: &mut Histogram<u64>, d: Duration) {
 /// the report). A foreign histogram holding values beyond `into`'s range cannot be added
 /// as a whole, so its values are then recorded one bucket at a time, clamped, rather than
 /// dropped or panicking.
+/// The recorded histogram, leaving a fresh one of the same configuration in its place. An
+/// empty one stays where it is and the delta gets a tiny empty stand-in: allocating and
+/// zeroing a full histogram every second for nothing showed in profiles.
+fn take_histogram(h: &mut Histogram<u64>) -> Histogram<u64> {
+    if h.is_empty() {
+        return empty_placeholder();
+    }
+    let fresh = Histogram::new_from(h);
+    std::mem::replace(h, fresh)
+}
+
+/// An empty histogram that costs almost nothing; merging skips empty histograms.
+fn empty_placeholder() -> Histogram<u64> {
+    Histogram::new(1).unwrap_or_else(|_| empty_histogram())
+}
+
 fn add_histogram(into: &mut Histogram<u64>, other: &Histogram<u64>) {
+    // Most deltas leave some histograms empty (first-reply outside server-stream).
+    if other.is_empty() {
+        return;
+    }
     if into.add(other).is_err() {
         for bucket in other.iter_recorded() {
             into.saturating_record_n(bucket.value_iterated_to(), bucket.count_at_value());
