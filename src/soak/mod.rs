@@ -86,6 +86,8 @@ pub async fn soak(config: &SoakConfig, shutdown: CancellationToken) -> anyhow::R
     let (tx, rx) = mpsc::channel(4 * config.concurrency as usize);
     let start = Instant::now();
     let measure_from = start + config.warmup;
+    // The workers' clock (see worker.rs), started at the same moment.
+    let epoch = quanta::Instant::now();
     let shared = Arc::new(worker::Shared {
         clients: connections.clients.clone(),
         mix: config.mix.clone(),
@@ -95,8 +97,8 @@ pub async fn soak(config: &SoakConfig, shutdown: CancellationToken) -> anyhow::R
         timeout: config.timeout,
         server_stream_count,
         headers: config.call.headers.clone(),
-        epoch: start,
-        measure_from,
+        epoch,
+        measure_from: epoch + config.warmup,
         stop: stop.clone(),
         abort: abort.clone(),
         streams_left: match config.stop {
