@@ -2,6 +2,8 @@
 
 use std::process::ExitCode;
 
+use anyhow::Context as _;
+
 use grpcstream::{config, exit_code, runtime};
 
 fn main() -> ExitCode {
@@ -24,5 +26,3 @@ fn main() -> ExitCode {
         ExitCode::from(exit_code::FAILURE)
     })
 }
-
-use anyhow::Context as _;

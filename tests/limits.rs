@@ -158,7 +158,15 @@ async fn streams_past_the_per_connection_limit_wait_for_a_slot() {
     config.echo.server_stream_count = 3;
     config.echo.server_stream_interval = Duration::from_millis(200);
     let server = TestServer::start(config).await;
-    let client = connect(&server).await.expect("connect");
+    let mut client = connect(&server).await.expect("connect");
+    // One call first, so the client has the server's SETTINGS (the stream limit) before it
+    // opens three streams at once; streams opened before that are refused, retryably.
+    client
+        .echo_client_stream(tokio_stream::iter([EchoRequest {
+            message: "w".into(),
+        }]))
+        .await
+        .expect("warm-up");
     let start = Instant::now();
     let call = |c: &EchoServiceClient<Channel>| {
         let mut c = c.clone();

@@ -10,6 +10,7 @@ mod lifecycle;
 mod limits;
 mod probe;
 mod python;
+mod resilience;
 mod serve;
 mod soak;
 mod tls;

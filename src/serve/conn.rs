@@ -4,6 +4,7 @@
 //! sends nothing, slowloris-style, is dropped instead of holding a socket forever).
 
 use std::{
+    future::Future as _,
     io,
     pin::Pin,
     sync::Arc,
@@ -130,5 +131,3 @@ impl AsyncWrite for Connection {
         self.tcp.is_write_vectored()
     }
 }
-
-use std::future::Future as _;

@@ -3,6 +3,7 @@
 //! Workers hand their measurements to the collector about once a second.
 
 use std::{
+    future::Future as _,
     pin::Pin,
     sync::{
         atomic::{AtomicU64, Ordering},
@@ -524,5 +525,3 @@ impl Stream for Outbound {
         Poll::Ready(this.next_message(intended))
     }
 }
-
-use std::future::Future as _;
