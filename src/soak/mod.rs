@@ -4,6 +4,7 @@
 
 mod integrity;
 mod progress;
+mod recorder;
 pub mod report;
 pub mod stats;
 mod usage;
@@ -12,12 +13,15 @@ mod worker;
 use std::{
     io::{self, Write},
     process::ExitCode,
-    sync::{atomic::AtomicU64, Arc},
+    sync::{
+        atomic::{AtomicU64, AtomicUsize},
+        Arc,
+    },
     time::{Duration, Instant},
 };
 
 use anyhow::Context;
-use tokio::{sync::mpsc, task::JoinSet};
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
@@ -83,7 +87,6 @@ pub async fn soak(config: &SoakConfig, shutdown: CancellationToken) -> anyhow::R
         config.call.compression,
         config.connections as usize,
     )?;
-    let (tx, rx) = mpsc::channel(4 * config.concurrency as usize);
     let start = Instant::now();
     let measure_from = start + config.warmup;
     // The workers' clock (see worker.rs), started at the same moment.
@@ -106,7 +109,11 @@ pub async fn soak(config: &SoakConfig, shutdown: CancellationToken) -> anyhow::R
             Stop::After(_) => None,
         },
         next_stream: AtomicU64::new(0),
-        deltas: tx,
+        next_worker: AtomicUsize::new(0),
+        // A few shards per runtime thread keep the locks uncontended.
+        shards: recorder::Shards::new(
+            4 * tokio::runtime::Handle::current().metrics().num_workers(),
+        ),
     });
     info!(target = %target.authority(), concurrency = config.concurrency, connections = config.connections, "soak starting");
 
@@ -114,7 +121,13 @@ pub async fn soak(config: &SoakConfig, shutdown: CancellationToken) -> anyhow::R
         Stop::After(d) => Some(d),
         Stop::Streams(_) => None,
     };
-    let collector = tokio::spawn(progress::collect(rx, measure_from, planned));
+    let finished = CancellationToken::new();
+    let collector = tokio::spawn(progress::collect(
+        shared.clone(),
+        finished.clone(),
+        measure_from,
+        planned,
+    ));
     let mut workers = JoinSet::new();
     for _ in 0..config.concurrency {
         workers.spawn(worker::run(shared.clone()));
@@ -142,6 +155,7 @@ pub async fn soak(config: &SoakConfig, shutdown: CancellationToken) -> anyhow::R
         while workers.join_next().await.is_some() {}
     }
     let end = Instant::now();
+    finished.cancel();
     let stats = collector.await.context("the collector failed")?;
     embedded_stop.cancel();
     if let Some(task) = embedded {

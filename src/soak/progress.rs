@@ -1,44 +1,47 @@
-//! The collector: merges the workers' measurements and shows progress once a second, on a
+//! The collector: gathers the workers' measurements from the shards and shows progress once
+//! a second, on a
 //! terminal as one line rewritten in place, elsewhere as plain lines.
 
 use std::{
     io::{self, IsTerminal, Write},
+    sync::Arc,
     time::{Duration, Instant},
 };
 
-use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 
-use super::stats::Stats;
+use super::{stats::Stats, worker::Shared};
 
-/// Merges deltas until every worker is done; returns the total.
+/// Gathers the shards once a second until `finished`, then once more; returns the total.
 pub async fn collect(
-    mut deltas: mpsc::Receiver<Stats>,
+    shared: Arc<Shared>,
+    finished: CancellationToken,
     measure_from: Instant,
     planned: Option<Duration>,
 ) -> Stats {
     let mut total = Stats::new();
-    let mut second = Stats::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tick.tick().await;
     let tty = io::stderr().is_terminal();
     let mut last = Instant::now();
     loop {
-        tokio::select! {
-            delta = deltas.recv() => match delta {
-                Some(delta) => {
-                    total.merge(&delta);
-                    second.merge(&delta);
-                }
-                None => break,
-            },
-            _ = tick.tick() => {
-                let line = progress_line(&second, last.elapsed(), &total, measure_from, planned);
-                let _ = if tty { write!(io::stderr(), "\r\x1b[2K{line}") } else { writeln!(io::stderr(), "{line}") };
-                second = Stats::new();
-                last = Instant::now();
-            }
+        let done = tokio::select! {
+            _ = finished.cancelled() => true,
+            _ = tick.tick() => false,
+        };
+        let second = shared.shards.take();
+        total.merge(&second);
+        if done {
+            break;
         }
+        let line = progress_line(&second, last.elapsed(), &total, measure_from, planned);
+        let _ = if tty {
+            write!(io::stderr(), "\r\x1b[2K{line}")
+        } else {
+            writeln!(io::stderr(), "{line}")
+        };
+        last = Instant::now();
     }
     if tty {
         let _ = writeln!(io::stderr());

@@ -6,7 +6,7 @@ use std::{
     future::Future as _,
     pin::Pin,
     sync::{
-        atomic::{AtomicU64, Ordering},
+        atomic::{AtomicU64, AtomicUsize, Ordering},
         Arc,
     },
     task::{Context, Poll},
@@ -17,14 +17,13 @@ use std::{
 // system clock. Every timestamp a measurement compares comes from this one clock.
 use quanta::Instant;
 
-use tokio::sync::mpsc;
 use tokio_stream::Stream;
 use tokio_util::sync::CancellationToken;
 use tonic::{metadata::MetadataMap, Request, Status, Streaming};
 
 use super::{
     integrity::{self, Stamp, Tracker},
-    stats::Stats,
+    recorder::{Local, Shards},
 };
 use crate::{
     client::EchoClient,
@@ -36,8 +35,6 @@ use crate::{
 
 /// How often a worker hands its measurements to the collector.
 const FLUSH_EVERY: Duration = Duration::from_secs(1);
-/// Within a long stream, replies between two looks at the clock for the flush.
-const REPLIES_PER_CLOCK_CHECK: u32 = 1024;
 
 /// What all workers share: the plan of the run and its stop signals.
 pub struct Shared {
@@ -62,7 +59,10 @@ pub struct Shared {
     /// Measured streams still to start, when the run is bounded by a stream count.
     pub streams_left: Option<AtomicU64>,
     pub next_stream: AtomicU64,
-    pub deltas: mpsc::Sender<Stats>,
+    /// Hands each worker its shard.
+    pub next_worker: AtomicUsize,
+    /// Where the measurements go (see recorder.rs).
+    pub shards: Shards,
 }
 
 impl Shared {
@@ -102,10 +102,11 @@ impl Shared {
 
 /// Runs streams one after another until the run stops.
 pub async fn run(shared: Arc<Shared>) {
+    let shard = shared.next_worker.fetch_add(1, Ordering::Relaxed);
     let mut rec = Recorder {
-        stats: Stats::new(),
+        stats: Local::default(),
+        shard,
         last_flush: Instant::now(),
-        replies_since_check: 0,
         shared: shared.clone(),
     };
     let mut next_call = std::time::Instant::now();
@@ -122,15 +123,15 @@ pub async fn run(shared: Arc<Shared>) {
         }
         let client = shared.clients[(id % shared.clients.len() as u64) as usize].clone();
         run_stream(&mut rec, client, pattern, id).await;
-        rec.maybe_flush().await;
+        rec.maybe_flush();
     }
-    rec.flush().await;
+    rec.flush();
 }
 
 struct Recorder {
-    stats: Stats,
+    stats: Local,
+    shard: usize,
     last_flush: Instant,
-    replies_since_check: u32,
     shared: Arc<Shared>,
 }
 
@@ -143,27 +144,23 @@ impl Recorder {
         now.duration_since(self.shared.epoch).as_nanos() as u64
     }
 
-    /// Called for every reply of a long stream: looks at the clock only every so often,
-    /// because a clock read per message showed in profiles.
-    async fn tick(&mut self) {
-        self.replies_since_check += 1;
-        if self.replies_since_check >= REPLIES_PER_CLOCK_CHECK {
-            self.replies_since_check = 0;
-            self.maybe_flush().await;
+    /// Called for every reply, with the time the reply was read (no clock read of its
+    /// own): moves the samples to the shard when the buffer is full or a second has passed,
+    /// so progress shows even on slow long-lived streams.
+    fn tick(&mut self, now: Instant) {
+        if self.stats.is_full() || now.saturating_duration_since(self.last_flush) >= FLUSH_EVERY {
+            self.flush();
         }
     }
 
-    async fn maybe_flush(&mut self) {
-        if self.last_flush.elapsed() >= FLUSH_EVERY {
-            self.flush().await;
+    fn maybe_flush(&mut self) {
+        if self.stats.is_full() || self.last_flush.elapsed() >= FLUSH_EVERY {
+            self.flush();
         }
     }
 
-    async fn flush(&mut self) {
-        if !self.stats.is_empty() {
-            // The collector outlives the workers; a send error only means it already quit.
-            let _ = self.shared.deltas.send(self.stats.take()).await;
-        }
+    fn flush(&mut self) {
+        self.stats.flush(&self.shared.shards, self.shard);
         self.last_flush = Instant::now();
     }
 
@@ -319,7 +316,7 @@ async fn bidi_replies(
             }
             _ => tracker.corrupted(),
         }
-        rec.tick().await;
+        rec.tick(now);
     }
     Ok(())
 }
@@ -366,7 +363,7 @@ async fn server_stream_replies(
             None => tracker.corrupted(),
         }
         previous = Some(now);
-        rec.tick().await;
+        rec.tick(now);
     }
     Ok(Ended::Complete { expected })
 }
