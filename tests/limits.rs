@@ -191,3 +191,61 @@ async fn streams_past_the_per_connection_limit_wait_for_a_slot() {
         "{runs:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_malformed_http2_frame_closes_the_connection() {
+    let server = TestServer::start(fast()).await;
+    // The client preface, then a SETTINGS frame of 5 bytes: settings come in 6-byte entries,
+    // so this is a FRAME_SIZE_ERROR and the connection must go (RFC 9113 §6.5).
+    let mut bytes = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
+    bytes.extend_from_slice(&[0, 0, 5, 0x4, 0, 0, 0, 0, 0, 1, 2, 3, 4, 5]);
+    assert!(
+        closed_after_sending(&server, &bytes, Duration::from_secs(3)).await,
+        "the connection stays open"
+    );
+    let reply = connect(&server)
+        .await
+        .expect("connect")
+        .echo_client_stream(tokio_stream::iter([EchoRequest {
+            message: "ok".into(),
+        }]))
+        .await;
+    assert!(reply.is_ok(), "the server keeps serving: {reply:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_over_long_header_list_is_refused_and_the_server_keeps_serving() {
+    let server = TestServer::start(fast()).await;
+    let tcp = tokio::net::TcpStream::connect(server.addr)
+        .await
+        .expect("connect");
+    let (h2, connection) = h2::client::handshake(tcp).await.expect("handshake");
+    tokio::spawn(connection);
+    let mut h2 = h2.ready().await.expect("ready");
+    let request = http::Request::post(format!(
+        "http://{}/api.stream.v1.EchoService/EchoServerStream",
+        server.addr
+    ))
+    .header("content-type", "application/grpc")
+    .header("x-padding", "x".repeat(64 * 1024))
+    .body(())
+    .expect("request");
+    let outcome = match h2.send_request(request, true) {
+        Err(err) => Err(err.to_string()),
+        Ok((response, _)) => match tokio::time::timeout(Duration::from_secs(3), response).await {
+            Err(_) => panic!("no answer to an over-long header list within 3 s"),
+            Ok(Ok(response)) if response.status() == http::StatusCode::OK => Ok(()),
+            Ok(Ok(response)) => Err(format!("HTTP {}", response.status())),
+            Ok(Err(err)) => Err(err.to_string()),
+        },
+    };
+    assert!(outcome.is_err(), "64 KiB of headers were accepted");
+    let reply = connect(&server)
+        .await
+        .expect("connect")
+        .echo_client_stream(tokio_stream::iter([EchoRequest {
+            message: "ok".into(),
+        }]))
+        .await;
+    assert!(reply.is_ok(), "the server keeps serving: {reply:?}");
+}
