@@ -5,6 +5,7 @@ mod cli;
 mod conformance;
 mod controls;
 mod ecosystem;
+mod fuzz;
 mod interop;
 mod lifecycle;
 mod limits;
