@@ -3,6 +3,7 @@
 //! signal, and reports with pass/fail gates. `soak merge` combines reports.
 
 pub mod integrity;
+mod outbound;
 mod progress;
 mod recorder;
 pub mod report;

@@ -1,15 +1,12 @@
 //! The one stream loop every soak worker runs, whatever the pattern: open a stream, send
 //! stamped messages, check each echo, record latency and integrity, repeat until stopped.
-//! Workers hand their measurements to the collector about once a second.
+//! Measurements go into the shared recorder shards (recorder.rs); messages come from outbound.rs.
 
 use std::{
-    future::Future as _,
-    pin::Pin,
     sync::{
         atomic::{AtomicU64, AtomicUsize, Ordering},
         Arc,
     },
-    task::{Context, Poll},
     time::Duration,
 };
 
@@ -17,12 +14,12 @@ use std::{
 // system clock. Every timestamp a measurement compares comes from this one clock.
 use quanta::Instant;
 
-use tokio_stream::Stream;
 use tokio_util::sync::CancellationToken;
 use tonic::{metadata::MetadataMap, Request, Status, Streaming};
 
 use super::{
-    integrity::{self, Stamp, Tracker},
+    integrity::{self, Tracker},
+    outbound::Outbound,
     recorder::{Local, Shards},
 };
 use crate::{
@@ -30,7 +27,7 @@ use crate::{
     config::StreamLength,
     contract::{self, Pattern},
     interceptor::code_name,
-    proto::{EchoRequest, EchoResponse},
+    proto::EchoResponse,
 };
 
 /// How often a worker hands its measurements to the collector.
@@ -414,111 +411,5 @@ fn check_summary(
         rec.stats.record_latency(Duration::from_nanos(
             rec.now_ns(now).saturating_sub(last_sent_ns),
         ));
-    }
-}
-
-/// The request stream: stamped messages, produced when tonic asks for the next one (so
-/// HTTP/2 flow control paces a closed-loop stream), or at their scheduled times.
-struct Outbound {
-    stream: u64,
-    next_seq: u64,
-    limit: Option<u64>,
-    until: Option<Instant>,
-    size: usize,
-    epoch: Instant,
-    stop: CancellationToken,
-    sent: Arc<AtomicU64>,
-    bytes_sent: Arc<AtomicU64>,
-    pace: Option<Pace>,
-}
-
-struct Pace {
-    interval: Duration,
-    next: Instant,
-    sleep: Pin<Box<tokio::time::Sleep>>,
-}
-
-impl Outbound {
-    fn new(shared: &Shared, stream: u64, sent: Arc<AtomicU64>, bytes_sent: Arc<AtomicU64>) -> Self {
-        let now = Instant::now();
-        let (limit, until) = match shared.length {
-            StreamLength::Messages(k) => (Some(u64::from(k)), None),
-            StreamLength::Lasting(d) => (None, Some(now + d)),
-        };
-        Self {
-            stream,
-            next_seq: 0,
-            limit,
-            until,
-            size: shared.message_size,
-            epoch: shared.epoch,
-            stop: shared.stop.clone(),
-            sent,
-            bytes_sent,
-            pace: shared.stream_rate.map(|rate| Pace {
-                interval: Duration::from_secs_f64(1.0 / rate),
-                next: now,
-                sleep: Box::pin(tokio::time::sleep(Duration::ZERO)),
-            }),
-        }
-    }
-
-    fn with_limit(mut self, limit: u64) -> Self {
-        self.limit = Some(limit);
-        self.pace = None;
-        self
-    }
-
-    /// The next message stamped with `sent_at`, or `None` when the stream is done.
-    fn next_message(&mut self, sent_at: Instant) -> Option<EchoRequest> {
-        let done = self.limit.is_some_and(|limit| self.next_seq >= limit)
-            || self.until.is_some_and(|until| Instant::now() >= until)
-            || self.stop.is_cancelled();
-        if done {
-            return None;
-        }
-        let stamp = Stamp {
-            stream: self.stream,
-            seq: self.next_seq,
-            sent_ns: sent_at.saturating_duration_since(self.epoch).as_nanos() as u64,
-        };
-        let mut message = String::with_capacity(self.size.max(48));
-        integrity::encode(stamp, self.size, &mut message);
-        self.next_seq += 1;
-        // Counted before it leaves, so its echo can never arrive "before" it was sent.
-        self.sent.fetch_add(1, Ordering::Relaxed);
-        self.bytes_sent
-            .fetch_add(message.len() as u64, Ordering::Relaxed);
-        Some(EchoRequest { message })
-    }
-}
-
-impl Stream for Outbound {
-    type Item = EchoRequest;
-
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<EchoRequest>> {
-        let this = self.get_mut();
-        let Some(pace) = this.pace.as_mut() else {
-            return Poll::Ready(this.next_message(Instant::now()));
-        };
-        if pace.sleep.as_mut().poll(cx).is_pending() {
-            // Waiting for the slot: a stop must still end the stream promptly.
-            let stopped = std::pin::pin!(this.stop.cancelled()).poll(cx).is_ready();
-            return if stopped {
-                Poll::Ready(None)
-            } else {
-                Poll::Pending
-            };
-        }
-        // Stamped with the intended time: a stalled server shows up as latency instead of
-        // hiding behind fewer sends (coordinated omission).
-        let intended = pace.next;
-        pace.next += pace.interval;
-        // tokio's timer runs on the system clock: wait for the same distance on it.
-        let wait = pace.next.saturating_duration_since(Instant::now());
-        pace.sleep
-            .as_mut()
-            .reset(tokio::time::Instant::now() + wait);
-        Poll::Ready(this.next_message(intended))
     }
 }
