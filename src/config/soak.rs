@@ -2,7 +2,10 @@
 
 use std::{path::PathBuf, time::Duration};
 
-use super::{call, target, Call, ConfigError, Target};
+use super::{
+    client::{call, target},
+    Call, ConfigError, Target,
+};
 use crate::{
     cli::{self, OutputFormat, SoakPattern},
     contract::Pattern,
