@@ -10,25 +10,24 @@
 use std::{
     fmt,
     net::SocketAddr,
-    pin::Pin,
     sync::{
         atomic::{AtomicU64, AtomicUsize, Ordering},
         Arc,
     },
-    task::{ready, Context, Poll},
+    task::{Context, Poll},
     time::{Duration, Instant},
 };
 
 use bytes::Bytes;
 use http::{uri::PathAndQuery, HeaderMap};
-use http_body::{Body as HttpBody, Frame, SizeHint};
-use pin_project_lite::pin_project;
+use http_body::Body as HttpBody;
 use tonic::{body::Body, transport::server::TcpConnectInfo, Code};
 use tower::{Layer, Service};
 
+mod body;
 mod frames;
 
-use frames::FrameCounter;
+use body::{RequestBody, TimedBody, TimedFuture};
 
 /// Which end of the RPC this process is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -141,10 +140,7 @@ where
             && self.layer.observer.is_none()
             && !tracing::enabled!(target: "grpcstream::rpc", tracing::Level::INFO);
         if unread {
-            return TimedFuture {
-                inner: self.inner.call(req),
-                rpc: None,
-            };
+            return TimedFuture::new(self.inner.call(req), None);
         }
         let peer = match &self.layer.target {
             Some(target) => Peer::Target(target.clone()),
@@ -168,17 +164,8 @@ where
             observer.started(rpc.method_path());
         }
         let counted = Arc::clone(&rpc);
-        let req = req.map(|body| {
-            Body::new(RequestBody {
-                inner: body,
-                frames: FrameCounter::default(),
-                rpc: counted,
-            })
-        });
-        TimedFuture {
-            inner: self.inner.call(req),
-            rpc: Some(rpc),
-        }
+        let req = req.map(|body| Body::new(RequestBody::new(body, counted)));
+        TimedFuture::new(self.inner.call(req), Some(rpc))
     }
 }
 
@@ -290,180 +277,6 @@ impl fmt::Display for Millis {
             Some(d) => write!(f, "{:.3}", d.as_secs_f64() * 1e3),
             None => f.write_str("-"),
         }
-    }
-}
-
-pin_project! {
-    pub struct TimedFuture<F> {
-        #[pin]
-        inner: F,
-        rpc: Option<Arc<Rpc>>,
-    }
-}
-
-impl<F, B, E> std::future::Future for TimedFuture<F>
-where
-    F: std::future::Future<Output = Result<http::Response<B>, E>>,
-    E: fmt::Display,
-{
-    type Output = Result<http::Response<TimedBody<B>>, E>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let result = ready!(this.inner.poll(cx));
-        // No record: this RPC is not timed (see `Timing::call`); pass it through.
-        let Some(rpc) = this.rpc.take() else {
-            return Poll::Ready(
-                result.map(|response| response.map(|inner| TimedBody { inner, state: None })),
-            );
-        };
-        Poll::Ready(match result {
-            Ok(response) => {
-                let http = response.status().as_u16();
-                // A trailers-only response (most errors) carries the status in its headers.
-                let header_status = grpc_status(response.headers());
-                Ok(response.map(|inner| TimedBody {
-                    inner,
-                    state: Some(Open {
-                        rpc,
-                        http,
-                        header_status,
-                        frames: FrameCounter::default(),
-                        first_reply: None,
-                    }),
-                }))
-            }
-            Err(err) => {
-                rpc.finish(Outcome::Error(err.to_string()), 0, None);
-                Err(err)
-            }
-        })
-    }
-}
-
-struct Open {
-    rpc: Arc<Rpc>,
-    http: u16,
-    header_status: Option<Code>,
-    frames: FrameCounter,
-    first_reply: Option<Duration>,
-}
-
-impl Open {
-    fn finish(self, outcome: Outcome) {
-        self.rpc
-            .finish(outcome, self.frames.messages, self.first_reply);
-    }
-}
-
-pin_project! {
-    /// The response body; logs the RPC when it yields trailers, ends, or is dropped.
-    pub struct TimedBody<B> {
-        #[pin]
-        inner: B,
-        state: Option<Open>,
-    }
-
-    impl<B> PinnedDrop for TimedBody<B> {
-        fn drop(this: Pin<&mut Self>) {
-            if let Some(open) = this.project().state.take() {
-                // A trailers-only response (an immediate error) is complete with its headers:
-                // hyper drops its empty body unpolled, which is not a cancellation.
-                let outcome = open.header_status.map_or(Outcome::Dropped, Outcome::Status);
-                open.finish(outcome);
-            }
-        }
-    }
-}
-
-impl<B> HttpBody for TimedBody<B>
-where
-    B: HttpBody<Data = Bytes>,
-{
-    type Data = Bytes;
-    type Error = B::Error;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
-        let this = self.project();
-        let frame = ready!(this.inner.poll_frame(cx));
-        let Some(open) = this.state.as_mut() else {
-            return Poll::Ready(frame);
-        };
-        let outcome = match &frame {
-            Some(Ok(frame)) => match (frame.data_ref(), frame.trailers_ref()) {
-                (Some(data), _) => {
-                    if open.frames.feed(data) > 0 && open.first_reply.is_none() {
-                        open.first_reply = Some(open.rpc.start.elapsed());
-                    }
-                    None
-                }
-                (None, Some(trailers)) => Some(
-                    grpc_status(trailers)
-                        .or(open.header_status)
-                        .map_or(Outcome::NoStatus { http: open.http }, Outcome::Status),
-                ),
-                (None, None) => None,
-            },
-            Some(Err(_)) => Some(Outcome::Error("response body failed".into())),
-            None => Some(
-                open.header_status
-                    .map_or(Outcome::NoStatus { http: open.http }, Outcome::Status),
-            ),
-        };
-        // Take the state only once the RPC is over: a tuple pattern would take it eagerly.
-        if let Some(outcome) = outcome {
-            if let Some(open) = this.state.take() {
-                open.finish(outcome);
-            }
-        }
-        Poll::Ready(frame)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
-    }
-}
-
-pin_project! {
-    /// The request body, counting the messages that pass through it.
-    struct RequestBody {
-        #[pin]
-        inner: Body,
-        frames: FrameCounter,
-        rpc: Arc<Rpc>,
-    }
-}
-
-impl HttpBody for RequestBody {
-    type Data = Bytes;
-    type Error = tonic::Status;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, tonic::Status>>> {
-        let this = self.project();
-        let frame = ready!(this.inner.poll_frame(cx));
-        if let Some(data) = frame.as_ref().and_then(|f| f.as_ref().ok()?.data_ref()) {
-            let done = this.frames.feed(data);
-            this.rpc.request_messages.fetch_add(done, Ordering::Relaxed);
-        }
-        Poll::Ready(frame)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
     }
 }
 
