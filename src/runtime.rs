@@ -27,7 +27,12 @@ pub fn build(config: &Config) -> io::Result<tokio::runtime::Runtime> {
 /// thread so a slow terminal or pipe never stalls an RPC; keep the guard alive until
 /// exit so buffered lines are flushed. `RUST_LOG` overrides the level.
 pub fn init_tracing(log: LogConfig) -> WorkerGuard {
-    let (writer, guard) = tracing_appender::non_blocking(io::stderr());
+    // Buffered: the writer thread drains every queued line and then flushes, so a burst of
+    // RPC lines costs one write(2), not one each.
+    let (writer, guard) = tracing_appender::non_blocking(io::BufWriter::with_capacity(
+        64 * 1024,
+        io::stderr(),
+    ));
     let mut default = String::from(if log.verbose {
         "info,grpcstream=debug"
     } else {

@@ -303,7 +303,7 @@ async fn headers_are_sent_with_every_rpc() {
     let echo = Echo::new(
         fast().echo,
         ServeConfig::default().max_message_size,
-        tokio_util::sync::CancellationToken::new(),
+        grpcstream::serve::cancel::Stop::default(),
     );
     let guarded = EchoServiceServer::with_interceptor(echo, |req: tonic::Request<()>| {
         match req.metadata().get("x-team") {

@@ -18,6 +18,19 @@ impl FrameCounter {
         let before = self.messages;
         let mut rest = chunk.chunk();
         while !rest.is_empty() {
+            // Fast path, the usual case: a whole header at a frame boundary is read in place.
+            if self.header_len == 0 && self.payload_left == 0 && rest.len() >= 5 {
+                let len = u32::from_be_bytes([rest[1], rest[2], rest[3], rest[4]]) as usize;
+                let take = len.min(rest.len() - 5);
+                rest = &rest[5 + take..];
+                if take == len {
+                    self.messages += 1;
+                } else {
+                    self.header_len = 5;
+                    self.payload_left = len - take;
+                }
+                continue;
+            }
             if self.header_len < 5 {
                 let take = (5 - self.header_len).min(rest.len());
                 self.header[self.header_len..self.header_len + take].copy_from_slice(&rest[..take]);
@@ -75,6 +88,17 @@ mod tests {
         }
         assert_eq!(total, 3);
         assert_eq!(counter.feed(&Bytes::from(all)), 3);
+    }
+
+    #[test]
+    fn any_split_into_two_chunks_counts_the_same() {
+        let all: Vec<u8> = [frame(3), frame(0), frame(10), frame(1)].concat();
+        for at in 0..=all.len() {
+            let mut counter = FrameCounter::default();
+            let first = counter.feed(&Bytes::copy_from_slice(&all[..at]));
+            let second = counter.feed(&Bytes::copy_from_slice(&all[at..]));
+            assert_eq!(first + second, 4, "split at byte {at}");
+        }
     }
 
     #[test]

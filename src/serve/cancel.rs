@@ -4,7 +4,11 @@
 use std::{
     future::Future,
     pin::Pin,
-    task::{Context, Poll},
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
+    task::{Context, Poll, Waker},
     time::Duration,
 };
 
@@ -13,6 +17,31 @@ use tokio::time::Sleep;
 use tokio_stream::Stream;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 use tonic::Status;
+
+/// The order to end every RPC still running, given when the shutdown grace period is over.
+/// Reply streams check it before each message: a flag makes that one atomic load, where
+/// polling the token's future costs two lock round trips.
+#[derive(Debug, Clone, Default)]
+pub struct Stop {
+    given: Arc<AtomicBool>,
+    token: CancellationToken,
+}
+
+impl Stop {
+    pub fn give(&self) {
+        // The flag first: the token's wake-ups must find it set.
+        self.given.store(true, Ordering::Release);
+        self.token.cancel();
+    }
+
+    pub fn is_given(&self) -> bool {
+        self.given.load(Ordering::Acquire)
+    }
+
+    pub async fn given(&self) {
+        self.token.cancelled().await
+    }
+}
 
 pub fn shutting_down() -> Status {
     Status::unavailable(
@@ -28,22 +57,29 @@ pub fn too_long(limit: Duration) -> Status {
 }
 
 pin_project! {
+    /// A reply stream that ends with a status when `stop` is given or the RPC's time is up.
     pub struct UntilCancelled<S> {
         #[pin]
         inner: S,
+        stop: Stop,
         #[pin]
-        cancelled: WaitForCancellationFutureOwned,
+        stopped: WaitForCancellationFutureOwned,
         deadline: Option<(Pin<Box<Sleep>>, Duration)>,
+        // The task the wake-ups are registered for: while it polls, registering again
+        // would only repeat the same registration.
+        registered: Option<Waker>,
         done: bool,
     }
 }
 
 impl<S> UntilCancelled<S> {
-    pub fn new(inner: S, token: CancellationToken, max_duration: Option<Duration>) -> Self {
+    pub fn new(inner: S, stop: Stop, max_duration: Option<Duration>) -> Self {
         Self {
             inner,
-            cancelled: token.cancelled_owned(),
+            stopped: stop.token.clone().cancelled_owned(),
+            stop,
             deadline: max_duration.map(|limit| (Box::pin(tokio::time::sleep(limit)), limit)),
+            registered: None,
             done: false,
         }
     }
@@ -60,12 +96,24 @@ where
         if *this.done {
             return Poll::Ready(None);
         }
-        if this.cancelled.poll(cx).is_ready() {
+        let same_task = this
+            .registered
+            .as_ref()
+            .is_some_and(|waker| waker.will_wake(cx.waker()));
+        if !same_task {
+            // Registers this task for both wake-ups; their results are read below.
+            let _ = this.stopped.poll(cx);
+            if let Some((sleep, _)) = this.deadline.as_mut() {
+                let _ = sleep.as_mut().poll(cx);
+            }
+            *this.registered = Some(cx.waker().clone());
+        }
+        if this.stop.is_given() {
             *this.done = true;
             return Poll::Ready(Some(Err(shutting_down())));
         }
-        if let Some((sleep, limit)) = this.deadline.as_mut() {
-            if sleep.as_mut().poll(cx).is_ready() {
+        if let Some((sleep, limit)) = this.deadline.as_ref() {
+            if sleep.is_elapsed() {
                 *this.done = true;
                 return Poll::Ready(Some(Err(too_long(*limit))));
             }

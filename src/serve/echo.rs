@@ -5,11 +5,13 @@ use std::{pin::Pin, sync::Arc, time::Duration};
 
 use tokio::sync::mpsc;
 use tokio_stream::{wrappers::ReceiverStream, Stream, StreamExt};
-use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status, Streaming};
 use tracing::debug;
 
-use super::{cancel::UntilCancelled, controls::Controls};
+use super::{
+    cancel::{Stop, UntilCancelled},
+    controls::Controls,
+};
 use crate::{
     config::EchoConfig,
     contract,
@@ -24,12 +26,12 @@ type ReplyStream = Pin<Box<dyn Stream<Item = Result<EchoResponse, Status>> + Sen
 pub struct Echo {
     config: Arc<EchoConfig>,
     max_message_size: usize,
-    stop: CancellationToken,
+    stop: Stop,
     max_duration: Option<Duration>,
 }
 
 impl Echo {
-    pub fn new(config: EchoConfig, max_message_size: usize, stop: CancellationToken) -> Self {
+    pub fn new(config: EchoConfig, max_message_size: usize, stop: Stop) -> Self {
         Self {
             config: Arc::new(config),
             max_message_size,
@@ -69,6 +71,30 @@ async fn deadline(limit: Option<Duration>) {
     }
 }
 
+/// Reads a client stream to its half-close. The summary repeats every message, so it is
+/// bounded like any reply: a client that never half-closes cannot grow the server without
+/// limit.
+async fn collect_messages(
+    mut inbound: Streaming<EchoRequest>,
+    max_message_size: usize,
+) -> Result<Vec<String>, Status> {
+    let mut messages = Vec::new();
+    let mut summary_len = 0usize;
+    while let Some(request) = inbound.message().await? {
+        debug!(rpc = "EchoClientStream", text = %request.message, "received");
+        summary_len += request.message.len() + 4;
+        if summary_len > max_message_size {
+            return Err(Status::resource_exhausted(format!(
+                "the summary of {} messages would exceed the maximum message size of {} bytes",
+                messages.len() + 1,
+                max_message_size
+            )));
+        }
+        messages.push(request.message);
+    }
+    Ok(messages)
+}
+
 /// The request's `x-grpcstream-*` controls, parsed by the faults layer.
 fn controls<T>(request: &Request<T>) -> Option<Controls> {
     request.extensions().get::<Controls>().cloned()
@@ -85,32 +111,14 @@ impl EchoService for Echo {
         request: Request<Streaming<EchoRequest>>,
     ) -> Result<Response<EchoResponse>, Status> {
         let controls = controls(&request);
-        let mut inbound = request.into_inner();
-        let mut messages = Vec::new();
-        // The summary repeats every message, so it is bounded like any reply: this keeps
-        // a client that never half-closes from growing the server without limit.
-        let mut summary_len = 0usize;
-        // One timer for the whole RPC, not one per message.
-        let too_long = deadline(self.max_duration);
-        tokio::pin!(too_long);
-        loop {
-            let next = tokio::select! {
-                _ = self.stop.cancelled() => return Err(super::cancel::shutting_down()),
-                _ = &mut too_long => return Err(super::cancel::too_long(self.max_duration.unwrap_or_default())),
-                next = inbound.message() => next?,
-            };
-            let Some(request) = next else { break };
-            debug!(rpc = "EchoClientStream", text = %request.message, "received");
-            summary_len += request.message.len() + 4;
-            if summary_len > self.max_message_size {
-                return Err(Status::resource_exhausted(format!(
-                    "the summary of {} messages would exceed the maximum message size of {} bytes",
-                    messages.len() + 1,
-                    self.max_message_size
-                )));
-            }
-            messages.push(request.message);
-        }
+        // Raced once for the whole RPC, not once per message: a select! in the receive loop
+        // costs a cancellation registration and a timer poll for every message.
+        let messages = tokio::select! {
+            biased;
+            messages = collect_messages(request.into_inner(), self.max_message_size) => messages?,
+            _ = self.stop.given() => return Err(super::cancel::shutting_down()),
+            _ = deadline(self.max_duration) => return Err(super::cancel::too_long(self.max_duration.unwrap_or_default())),
+        };
         if let Some(controls) = controls {
             // One reply at most: a status or an abort takes its place.
             if let Some(delay) = controls.delay {

@@ -2,7 +2,7 @@
 //! and runs it until a graceful shutdown completes or its grace period runs out.
 
 mod auth;
-mod cancel;
+pub mod cancel;
 mod conn;
 mod controls;
 mod discovery;
@@ -77,7 +77,7 @@ pub async fn serve(
         let listener = bind(addr).await.context("cannot serve metrics")?;
         tokio::spawn(metrics::serve(listener, metrics, metrics_stop));
     }
-    let stop = CancellationToken::new();
+    let stop = cancel::Stop::default();
     let service = echo::Echo::new(config.echo.clone(), max, stop.clone())
         .with_max_duration(config.limits.max_rpc_duration);
     let mut echo = EchoServiceServer::new(service)
@@ -156,7 +156,7 @@ pub async fn serve(
         in_flight = timing.in_flight(),
         "grace period over: ending the remaining RPCs with UNAVAILABLE"
     );
-    stop.cancel();
+    stop.give();
     let _ = tokio::time::timeout(FLUSH_AFTER_CANCEL, &mut server).await;
     Ok(())
 }
