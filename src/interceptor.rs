@@ -69,6 +69,8 @@ pub struct TimingLayer {
     /// The client's target, as the peer of its RPCs (the request URI holds only the path here).
     target: Option<Arc<str>>,
     in_flight: Arc<AtomicUsize>,
+    /// The most RPCs in flight at once since `take_peak_in_flight` last read it.
+    peak_in_flight: Arc<AtomicUsize>,
     observer: Option<Arc<dyn Observer>>,
 }
 
@@ -78,6 +80,7 @@ impl TimingLayer {
             side: Side::Server,
             target: None,
             in_flight: Arc::default(),
+            peak_in_flight: Arc::default(),
             observer: None,
         }
     }
@@ -87,6 +90,7 @@ impl TimingLayer {
             side: Side::Client,
             target: Some(target.into()),
             in_flight: Arc::default(),
+            peak_in_flight: Arc::default(),
             observer: None,
         }
     }
@@ -99,6 +103,13 @@ impl TimingLayer {
     /// RPCs started and not yet finished (response trailers not yet seen).
     pub fn in_flight(&self) -> usize {
         self.in_flight.load(Ordering::Relaxed)
+    }
+
+    /// The most RPCs in flight at once since the last call (or since the start).
+    pub fn take_peak_in_flight(&self) -> usize {
+        self.peak_in_flight
+            .swap(self.in_flight(), Ordering::Relaxed)
+            .max(self.in_flight())
     }
 }
 
@@ -159,7 +170,8 @@ where
             in_flight: self.layer.in_flight.clone(),
             observer: self.layer.observer.clone(),
         });
-        rpc.in_flight.fetch_add(1, Ordering::Relaxed);
+        let now = rpc.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
+        self.layer.peak_in_flight.fetch_max(now, Ordering::Relaxed);
         if let Some(observer) = &rpc.observer {
             observer.started(rpc.method_path());
         }

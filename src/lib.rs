@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod client;
+pub mod codec;
 pub mod completions;
 pub mod config;
 pub mod contract;

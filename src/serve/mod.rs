@@ -9,6 +9,7 @@ mod discovery;
 pub mod echo;
 mod faults;
 mod limits;
+mod memory;
 pub mod metrics;
 mod protocol;
 mod refusal;
@@ -68,15 +69,20 @@ pub async fn serve(
         .context("cannot read the listening address")?;
     let max = config.max_message_size;
     let mut timing = TimingLayer::server();
-    // Metrics stay up through the grace period, and stop when this function returns.
-    let metrics_stop = CancellationToken::new();
-    let _metrics_guard = metrics_stop.clone().drop_guard();
+    // Helper tasks (metrics, memory) run through the grace period and stop when this
+    // function returns.
+    let helpers_stop = CancellationToken::new();
+    let _helpers_guard = helpers_stop.clone().drop_guard();
     if let Some(addr) = config.metrics_listen {
         let metrics = metrics::Metrics::new();
         timing = timing.with_observer(metrics.clone());
         let listener = bind(addr).await.context("cannot serve metrics")?;
-        tokio::spawn(metrics::serve(listener, metrics, metrics_stop));
+        tokio::spawn(metrics::serve(listener, metrics, helpers_stop.clone()));
     }
+    tokio::spawn(memory::give_back_after_peaks(
+        timing.clone(),
+        helpers_stop.clone(),
+    ));
     let stop = cancel::Stop::default();
     let service = echo::Echo::new(config.echo.clone(), max, stop.clone())
         .with_max_duration(config.limits.max_rpc_duration);
