@@ -210,7 +210,7 @@ ping_pong() { # LABEL REP: one stream, one message at a time; appends "p50 p99" 
     local label=$1 json="$WORK/ping-$1-$2.json" rc=0 vals
     use_server "$label"
     taskset -c "$CLIENT_CORE" timeout -k 5 $((PING_SECONDS + 40)) "$BIN" soak --server "127.0.0.1:$PORT" \
-        --pattern bidi-sync --concurrency 1 --connections 1 --messages-per-stream 100000 \
+        --pattern bidi-sync --in-flight 1 --concurrency 1 --connections 1 --messages-per-stream 100000 \
         --message-size "${MESSAGE_BYTES}B" --duration "${PING_SECONDS}s" --warmup 1s \
         --output json "$json" >/dev/null 2>"$WORK/ping.err" || rc=$?
     [[ -s $json ]] || { cat "$WORK/ping.err" >&2; die "ping-pong soak against $label wrote no report (exit $rc)"; }

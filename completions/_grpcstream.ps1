@@ -119,6 +119,7 @@ Register-ArgumentCompleter -Native -CommandName 'grpcstream' -ScriptBlock {
             [CompletionResult]::new('--stream-duration', '--stream-duration', [CompletionResultType]::ParameterName, 'Keep each stream open this long instead (long-lived streams)')
             [CompletionResult]::new('--message-size', '--message-size', [CompletionResultType]::ParameterName, 'Length of each message (the integrity header takes the first ~30 bytes)')
             [CompletionResult]::new('--rate', '--rate', [CompletionResultType]::ParameterName, 'Messages per second in total, paced open-loop (latency counts from the intended send time); without it, each stream sends as fast as the server takes messages')
+            [CompletionResult]::new('--in-flight', '--in-flight', [CompletionResultType]::ParameterName, 'Bidi streams: at most N messages awaiting their echo (1: ping-pong, the next message only after the echo of the last) [default: as many as HTTP/2 flow control lets through]')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Deadline of each stream (added to --stream-duration for long-lived streams)')
             [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Deadline for establishing a connection')
             [CompletionResult]::new('--server-stream-count', '--server-stream-count', [CompletionResultType]::ParameterName, 'Replies an external server sends per EchoServerStream call (its --server-stream-count)')

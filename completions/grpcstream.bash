@@ -480,7 +480,7 @@ _grpcstream() {
             return 0
             ;;
         grpcstream__subcmd__soak)
-            opts="-v -h -V --server --pattern --mix --concurrency --connections --duration --streams --warmup --messages-per-stream --stream-duration --message-size --rate --timeout --connect-timeout --server-stream-count --output --max-p99 --max-error-rate --min-throughput --header --auth-token-file --compression --ca-cert --client-cert --client-key --tls-server-name --insecure-skip-verify --config --log-format --verbose --workers --help --version merge help"
+            opts="-v -h -V --server --pattern --mix --concurrency --connections --duration --streams --warmup --messages-per-stream --stream-duration --message-size --rate --in-flight --timeout --connect-timeout --server-stream-count --output --max-p99 --max-error-rate --min-throughput --header --auth-token-file --compression --ca-cert --client-cert --client-key --tls-server-name --insecure-skip-verify --config --log-format --verbose --workers --help --version merge help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -531,6 +531,10 @@ _grpcstream() {
                     return 0
                     ;;
                 --rate)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --in-flight)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

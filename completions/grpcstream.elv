@@ -113,6 +113,7 @@ set edit:completion:arg-completer[grpcstream] = {|@words|
             cand --stream-duration 'Keep each stream open this long instead (long-lived streams)'
             cand --message-size 'Length of each message (the integrity header takes the first ~30 bytes)'
             cand --rate 'Messages per second in total, paced open-loop (latency counts from the intended send time); without it, each stream sends as fast as the server takes messages'
+            cand --in-flight 'Bidi streams: at most N messages awaiting their echo (1: ping-pong, the next message only after the echo of the last) [default: as many as HTTP/2 flow control lets through]'
             cand --timeout 'Deadline of each stream (added to --stream-duration for long-lived streams)'
             cand --connect-timeout 'Deadline for establishing a connection'
             cand --server-stream-count 'Replies an external server sends per EchoServerStream call (its --server-stream-count)'

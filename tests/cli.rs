@@ -59,6 +59,14 @@ fn a_bad_flag_is_a_usage_error_with_exit_2() {
         "{}",
         text(&out.stderr)
     );
+    // A window on replies that never come one by one is a mistake, not a no-op.
+    let out = run(&["soak", "--pattern", "client-stream", "--in-flight", "1"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("--in-flight applies to bidi-sync and bidi-async"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]

@@ -510,3 +510,117 @@ async fn two_thousand_long_lived_streams_lose_nothing() {
         report.client.peak_rss_bytes
     );
 }
+
+/// A bidi-sync server that answers each message 2 ms after it arrives and records the most
+/// messages it ever held unanswered.
+#[derive(Clone, Default)]
+struct Slow {
+    pending: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    most: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+#[tonic::async_trait]
+impl EchoService for Slow {
+    async fn echo_client_stream(
+        &self,
+        _: Request<Streaming<EchoRequest>>,
+    ) -> Result<Response<EchoResponse>, Status> {
+        Err(Status::unimplemented("bidi-sync only"))
+    }
+    type EchoServerStreamStream = Replies;
+    async fn echo_server_stream(
+        &self,
+        _: Request<EchoRequest>,
+    ) -> Result<Response<Replies>, Status> {
+        Err(Status::unimplemented("bidi-sync only"))
+    }
+    type EchoBidirectionalStreamSyncStream = Replies;
+    async fn echo_bidirectional_stream_sync(
+        &self,
+        request: Request<Streaming<EchoRequest>>,
+    ) -> Result<Response<Replies>, Status> {
+        use std::sync::atomic::Ordering::SeqCst;
+        let mut inbound = request.into_inner();
+        let (queue_tx, mut queue_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+        let (out_tx, out_rx) = tokio::sync::mpsc::unbounded_channel();
+        let (pending, most) = (self.pending.clone(), self.most.clone());
+        tokio::spawn(async move {
+            while let Some(Ok(request)) = inbound.next().await {
+                let now = pending.fetch_add(1, SeqCst) + 1;
+                most.fetch_max(now, SeqCst);
+                if queue_tx.send(request.message).is_err() {
+                    return;
+                }
+            }
+        });
+        let pending = self.pending.clone();
+        tokio::spawn(async move {
+            while let Some(message) = queue_rx.recv().await {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+                pending.fetch_sub(1, SeqCst);
+                let reply = EchoResponse {
+                    message: grpcstream::contract::sync_reply(&message),
+                };
+                if out_tx.send(Ok(reply)).is_err() {
+                    return;
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(
+            tokio_stream::wrappers::UnboundedReceiverStream::new(out_rx),
+        )))
+    }
+    type EchoBidirectionalStreamAsyncStream = Replies;
+    async fn echo_bidirectional_stream_async(
+        &self,
+        _: Request<Streaming<EchoRequest>>,
+    ) -> Result<Response<Replies>, Status> {
+        Err(Status::unimplemented("bidi-sync only"))
+    }
+}
+
+/// The most messages one stream had awaiting their echo at once, soaking `Slow` with `extra`.
+async fn most_in_flight(extra: &[&str]) -> usize {
+    let slow = Slow::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr").to_string();
+    tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(EchoServiceServer::new(slow.clone()))
+            .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener)),
+    );
+    let mut args = vec![
+        "--server",
+        &addr,
+        "--pattern",
+        "bidi-sync",
+        "--streams",
+        "1",
+        "--concurrency",
+        "1",
+        "--messages-per-stream",
+        "40",
+        "--warmup",
+        "0s",
+    ];
+    args.extend(extra);
+    let report = run(&args).await;
+    assert_eq!(report.stats.messages_received, 40, "{:?}", report.to_json());
+    assert!(
+        report.stats.integrity.is_clean(),
+        "{:?}",
+        report.stats.integrity
+    );
+    slow.most.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_flight_bounds_the_messages_awaiting_their_echo() {
+    assert_eq!(most_in_flight(&["--in-flight", "1"]).await, 1, "ping-pong");
+    let four = most_in_flight(&["--in-flight", "4"]).await;
+    assert!((2..=4).contains(&four), "--in-flight 4: {four} at once");
+    let unbounded = most_in_flight(&[]).await;
+    assert!(unbounded > 4, "without --in-flight: {unbounded} at once");
+}

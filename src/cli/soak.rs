@@ -73,6 +73,11 @@ pub struct SoakArgs {
     #[arg(long, value_name = "R")]
     pub rate: Option<f64>,
 
+    /// Bidi streams: at most N messages awaiting their echo (1: ping-pong, the next message
+    /// only after the echo of the last) [default: as many as HTTP/2 flow control lets through].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub in_flight: Option<u32>,
+
     /// Deadline of each stream (added to --stream-duration for long-lived streams).
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = humantime::parse_duration)]
     pub timeout: Duration,

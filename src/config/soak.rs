@@ -25,6 +25,8 @@ pub struct SoakConfig {
     pub message_size: usize,
     /// Messages per second in total (open loop).
     pub rate: Option<f64>,
+    /// Bidi streams: messages awaiting their echo, at most.
+    pub in_flight: Option<u32>,
     pub timeout: Duration,
     pub connect_timeout: Duration,
     /// Replies per EchoServerStream call to expect.
@@ -92,6 +94,13 @@ pub(super) fn resolve(args: cli::SoakArgs) -> Result<super::CommandConfig, Confi
             ));
         }
     }
+    let bidi = |p: &(Pattern, u32)| matches!(p.0, Pattern::BidiSync | Pattern::BidiAsync);
+    if args.in_flight.is_some() && !mix.iter().any(bidi) {
+        return invalid(
+            "--in-flight applies to bidi-sync and bidi-async streams: use one of those patterns (or a mix with one)"
+                .into(),
+        );
+    }
     if let Some(pct) = args.max_error_rate {
         if !(0.0..=100.0).contains(&pct) {
             return invalid(format!(
@@ -132,6 +141,7 @@ pub(super) fn resolve(args: cli::SoakArgs) -> Result<super::CommandConfig, Confi
         ),
         message_size,
         rate: args.rate,
+        in_flight: args.in_flight,
         timeout: args.timeout,
         connect_timeout: args.connect_timeout,
         server_stream_count: args.server_stream_count,

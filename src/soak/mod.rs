@@ -98,6 +98,7 @@ pub async fn soak(config: &SoakConfig, shutdown: CancellationToken) -> anyhow::R
         length: config.stream_length,
         message_size: config.message_size,
         stream_rate: config.rate.map(|r| r / f64::from(config.concurrency)),
+        in_flight: config.in_flight,
         timeout: config.timeout,
         server_stream_count,
         headers: config.call.headers.clone(),
@@ -224,6 +225,7 @@ fn echo_config(config: &SoakConfig, target: &config::Target) -> serde_json::Valu
         "stream_duration_ms": match config.stream_length { StreamLength::Lasting(d) => Some(ms(d)), StreamLength::Messages(_) => None },
         "message_size": config.message_size,
         "rate": config.rate,
+        "in_flight": config.in_flight,
         "timeout_ms": ms(config.timeout),
         "server_stream_count": config.server_stream_count,
     })

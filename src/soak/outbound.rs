@@ -1,5 +1,6 @@
 //! A soak stream's outgoing messages: stamped for the integrity check, produced when tonic
-//! asks for the next one (closed loop) or at their scheduled times (open loop, `--rate`).
+//! asks for the next one (closed loop) or at their scheduled times (open loop, `--rate`),
+//! and with `--in-flight`, only while fewer than that many await their echo.
 
 use std::{
     future::Future as _,
@@ -8,13 +9,14 @@ use std::{
         atomic::{AtomicU64, Ordering},
         Arc,
     },
-    task::{Context, Poll},
+    task::{ready, Context, Poll},
     time::Duration,
 };
 
 use quanta::Instant;
+use tokio::sync::Semaphore;
 use tokio_stream::Stream;
-use tokio_util::sync::CancellationToken;
+use tokio_util::sync::{CancellationToken, PollSemaphore};
 
 use super::{
     integrity::{self, Stamp},
@@ -32,9 +34,26 @@ pub struct Outbound {
     size: usize,
     epoch: Instant,
     stop: CancellationToken,
-    sent: Arc<AtomicU64>,
-    bytes_sent: Arc<AtomicU64>,
+    measure_from: Instant,
+    sent: Arc<Sent>,
     pace: Option<Pace>,
+    window: Option<Window>,
+}
+
+/// What a stream has sent: everything (the integrity check needs it) and, for the report,
+/// what was sent once the warm-up was over.
+#[derive(Debug, Default)]
+pub struct Sent {
+    pub total: AtomicU64,
+    pub measured: AtomicU64,
+    pub measured_bytes: AtomicU64,
+}
+
+/// `--in-flight`: one permit per message awaiting its echo; the reply reader returns them.
+struct Window {
+    slots: PollSemaphore,
+    /// A permit is held for the next message (taken while it may still wait for its pace).
+    granted: bool,
 }
 
 struct Pace {
@@ -44,12 +63,7 @@ struct Pace {
 }
 
 impl Outbound {
-    pub fn new(
-        shared: &Shared,
-        stream: u64,
-        sent: Arc<AtomicU64>,
-        bytes_sent: Arc<AtomicU64>,
-    ) -> Self {
+    pub fn new(shared: &Shared, stream: u64, sent: Arc<Sent>) -> Self {
         let now = Instant::now();
         let (limit, until) = match shared.length {
             StreamLength::Messages(k) => (Some(u64::from(k)), None),
@@ -63,14 +77,24 @@ impl Outbound {
             size: shared.message_size,
             epoch: shared.epoch,
             stop: shared.stop.clone(),
+            measure_from: shared.measure_from,
             sent,
-            bytes_sent,
             pace: shared.stream_rate.map(|rate| Pace {
                 interval: Duration::from_secs_f64(1.0 / rate),
                 next: now,
                 sleep: Box::pin(tokio::time::sleep(Duration::ZERO)),
             }),
+            window: None,
         }
+    }
+
+    /// Sends only while `slots` has permits; the reader adds one back per echo.
+    pub fn with_window(mut self, slots: Option<Arc<Semaphore>>) -> Self {
+        self.window = slots.map(|slots| Window {
+            slots: PollSemaphore::new(slots),
+            granted: false,
+        });
+        self
     }
 
     pub fn with_limit(mut self, limit: u64) -> Self {
@@ -96,9 +120,13 @@ impl Outbound {
         integrity::encode(stamp, self.size, &mut message);
         self.next_seq += 1;
         // Counted before it leaves, so its echo can never arrive "before" it was sent.
-        self.sent.fetch_add(1, Ordering::Relaxed);
-        self.bytes_sent
-            .fetch_add(message.len() as u64, Ordering::Relaxed);
+        self.sent.total.fetch_add(1, Ordering::Relaxed);
+        if sent_at >= self.measure_from {
+            self.sent.measured.fetch_add(1, Ordering::Relaxed);
+            self.sent
+                .measured_bytes
+                .fetch_add(message.len() as u64, Ordering::Relaxed);
+        }
         Some(EchoRequest { message })
     }
 }
@@ -108,6 +136,26 @@ impl Stream for Outbound {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<EchoRequest>> {
         let this = self.get_mut();
+        if let Some(window) = this.window.as_mut().filter(|w| !w.granted) {
+            match ready!(window.slots.poll_acquire(cx)) {
+                Some(permit) => {
+                    permit.forget();
+                    window.granted = true;
+                }
+                None => return Poll::Ready(None),
+            }
+        }
+        let next = ready!(this.poll_paced(cx));
+        if let Some(window) = this.window.as_mut() {
+            window.granted = false;
+        }
+        Poll::Ready(next)
+    }
+}
+
+impl Outbound {
+    fn poll_paced(&mut self, cx: &mut Context<'_>) -> Poll<Option<EchoRequest>> {
+        let this = self;
         let Some(pace) = this.pace.as_mut() else {
             return Poll::Ready(this.next_message(Instant::now()));
         };

@@ -14,12 +14,13 @@ use std::{
 // system clock. Every timestamp a measurement compares comes from this one clock.
 use quanta::Instant;
 
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tonic::{metadata::MetadataMap, Request, Status, Streaming};
 
 use super::{
     integrity::{self, Tracker},
-    outbound::Outbound,
+    outbound::{Outbound, Sent},
     recorder::{Local, Shards},
 };
 use crate::{
@@ -41,6 +42,8 @@ pub struct Shared {
     pub message_size: usize,
     /// Messages per second of each stream (open loop), or as fast as possible.
     pub stream_rate: Option<f64>,
+    /// Bidi streams: messages awaiting their echo, at most.
+    pub in_flight: Option<u32>,
     pub timeout: Duration,
     /// Replies per EchoServerStream call.
     pub server_stream_count: u32,
@@ -182,11 +185,10 @@ enum Ended {
 
 async fn run_stream(rec: &mut Recorder, client: EchoClient, pattern: Pattern, id: u64) {
     let shared = rec.shared.clone();
-    let sent = Arc::new(AtomicU64::new(0));
-    let bytes_sent = Arc::new(AtomicU64::new(0));
+    let sent = Arc::new(Sent::default());
     let mut tracker = Tracker::default();
     let deadline = tokio::time::Instant::now() + shared.deadline();
-    let exchange = exchange(rec, client, pattern, id, &sent, &bytes_sent, &mut tracker);
+    let exchange = exchange(rec, client, pattern, id, &sent, &mut tracker);
     let outcome = tokio::select! {
         biased;
         _ = shared.abort.cancelled() => Err(Status::cancelled("still running when the run ended")),
@@ -200,8 +202,8 @@ async fn run_stream(rec: &mut Recorder, client: EchoClient, pattern: Pattern, id
     }
     let stats = &mut rec.stats;
     stats.calls += 1;
-    stats.messages_sent += sent.load(Ordering::Relaxed);
-    stats.bytes_sent += bytes_sent.load(Ordering::Relaxed);
+    stats.messages_sent += sent.measured.load(Ordering::Relaxed);
+    stats.bytes_sent += sent.measured_bytes.load(Ordering::Relaxed);
     let found = match outcome {
         Ok(Ended::Complete { expected }) => tracker.finish(expected, true),
         Ok(Ended::Stopped) => tracker.finish(0, false),
@@ -225,12 +227,11 @@ async fn exchange(
     mut client: EchoClient,
     pattern: Pattern,
     id: u64,
-    sent: &Arc<AtomicU64>,
-    bytes_sent: &Arc<AtomicU64>,
+    sent: &Arc<Sent>,
     tracker: &mut Tracker,
 ) -> Result<Ended, Status> {
     let shared = rec.shared.clone();
-    let outbound = Outbound::new(&shared, id, sent.clone(), bytes_sent.clone());
+    let outbound = Outbound::new(&shared, id, sent.clone());
     match pattern {
         Pattern::ClientStream => {
             let reply = client
@@ -244,11 +245,11 @@ async fn exchange(
                 measured.then_some(now),
                 &reply.message,
                 id,
-                sent.load(Ordering::Relaxed),
+                sent.total.load(Ordering::Relaxed),
                 tracker,
             );
             Ok(Ended::Complete {
-                expected: sent.load(Ordering::Relaxed),
+                expected: sent.total.load(Ordering::Relaxed),
             })
         }
         Pattern::ServerStream => {
@@ -264,6 +265,10 @@ async fn exchange(
             server_stream_replies(rec, replies, &first.message, start, tracker).await
         }
         Pattern::BidiSync | Pattern::BidiAsync => {
+            let window = shared
+                .in_flight
+                .map(|n| Arc::new(Semaphore::new(n as usize)));
+            let outbound = outbound.with_window(window.clone());
             let (prefix, replies) = match pattern {
                 Pattern::BidiSync => (
                     contract::SYNC_PREFIX,
@@ -278,9 +283,10 @@ async fn exchange(
                         .await?,
                 ),
             };
-            bidi_replies(rec, replies.into_inner(), prefix, id, sent, tracker).await?;
+            let replies = replies.into_inner();
+            bidi_replies(rec, replies, prefix, id, sent, window.as_deref(), tracker).await?;
             Ok(Ended::Complete {
-                expected: sent.load(Ordering::Relaxed),
+                expected: sent.total.load(Ordering::Relaxed),
             })
         }
     }
@@ -291,7 +297,8 @@ async fn bidi_replies(
     mut replies: Streaming<EchoResponse>,
     prefix: &str,
     id: u64,
-    sent: &AtomicU64,
+    sent: &Sent,
+    window: Option<&Semaphore>,
     tracker: &mut Tracker,
 ) -> Result<(), Status> {
     while let Some(reply) = replies.message().await? {
@@ -304,7 +311,7 @@ async fn bidi_replies(
             .and_then(integrity::decode)
         {
             Some(stamp) if stamp.stream == id => {
-                tracker.observe(stamp.seq, sent.load(Ordering::Relaxed));
+                tracker.observe(stamp.seq, sent.total.load(Ordering::Relaxed));
                 if measured {
                     rec.stats.record_latency(Duration::from_nanos(
                         rec.now_ns(now).saturating_sub(stamp.sent_ns),
@@ -312,6 +319,10 @@ async fn bidi_replies(
                 }
             }
             _ => tracker.corrupted(),
+        }
+        // Any reply frees a slot: a corrupted echo still answered one message.
+        if let Some(window) = window {
+            window.add_permits(1);
         }
         rec.tick(now);
     }
