@@ -36,35 +36,7 @@ async fn clients_that_vanish_mid_stream_leave_nothing_behind() {
     // 300 clients, each on its own connection: open a bidi stream, send, then drop the TCP
     // connection without closing anything.
     for round in 0..3 {
-        let mut abandoned = Vec::new();
-        for _ in 0..100 {
-            let tcp = tokio::net::TcpStream::connect(server.addr)
-                .await
-                .expect("connect");
-            let (h2, connection) = h2::client::handshake(tcp).await.expect("handshake");
-            let driver = tokio::spawn(connection);
-            let mut h2 = h2.ready().await.expect("ready");
-            let path = if round % 2 == 0 {
-                "EchoBidirectionalStreamAsync"
-            } else {
-                "EchoBidirectionalStreamSync"
-            };
-            let request = Request::post(format!(
-                "http://{}/api.stream.v1.EchoService/{path}",
-                server.addr
-            ))
-            .header("content-type", "application/grpc")
-            .header("te", "trailers")
-            .body(())
-            .expect("request");
-            let (_response, mut send) = h2.send_request(request, false).expect("send");
-            send.send_data(echo_frame("bye"), false).expect("data");
-            abandoned.push((driver, send));
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        for (driver, _send) in abandoned {
-            driver.abort(); // drops the connection: the socket closes, no RST, no GOAWAY
-        }
+        vanish(server.addr, 100, round).await;
     }
     // Everything the server started for those clients ends.
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -83,6 +55,89 @@ async fn clients_that_vanish_mid_stream_leave_nothing_behind() {
         .await
         .expect("still serving");
     assert_eq!(reply.into_inner().message, "Received 1 messages: ['still']");
+}
+
+/// `n` clients, each on its own connection, open a bidi stream (async on even rounds, sync on
+/// odd ones), send one message, and vanish together: the connections drop without RST or
+/// GOAWAY, as when a client process is killed.
+async fn vanish(addr: std::net::SocketAddr, n: usize, round: usize) {
+    let mut abandoned = Vec::new();
+    for _ in 0..n {
+        let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        let (h2, connection) = h2::client::handshake(tcp).await.expect("handshake");
+        let driver = tokio::spawn(connection);
+        let mut h2 = h2.ready().await.expect("ready");
+        let path = if round % 2 == 0 {
+            "EchoBidirectionalStreamAsync"
+        } else {
+            "EchoBidirectionalStreamSync"
+        };
+        let request = Request::post(format!("http://{addr}/api.stream.v1.EchoService/{path}"))
+            .header("content-type", "application/grpc")
+            .header("te", "trailers")
+            .body(())
+            .expect("request");
+        let (_response, mut send) = h2.send_request(request, false).expect("send");
+        send.send_data(echo_frame("bye"), false).expect("data");
+        abandoned.push((driver, send));
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    for (driver, _send) in abandoned {
+        driver.abort(); // drops the connection: the socket closes, no RST, no GOAWAY
+    }
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches(" kB").parse().ok())
+        .expect("VmRSS")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_vanished_clients_leave_the_server_at_its_baseline_memory() {
+    let server = ServeProcess::start(&["--server-stream-interval", "0s"]);
+    let pid = server.child.id();
+    let mut client = EchoServiceClient::connect(format!("http://{}", server.addr))
+        .await
+        .expect("connect");
+    for _ in 0..20 {
+        client
+            .echo_client_stream(tokio_stream::iter([EchoRequest {
+                message: "warm".into(),
+            }]))
+            .await
+            .expect("warm-up");
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let baseline = rss_kib(pid);
+    // Two rounds of 500 at once: below a default 1,024 open files on either side.
+    let mut peak = baseline;
+    for round in 0..2 {
+        vanish(server.addr, 500, round).await;
+        peak = peak.max(rss_kib(pid));
+    }
+    // The server trims within its 2-second check once the streams are gone.
+    let allowed = baseline + baseline / 4;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while rss_kib(pid) > allowed && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let after = rss_kib(pid);
+    assert!(
+        after <= allowed,
+        "RSS {after} KiB after 1,000 vanished clients: baseline {baseline} KiB, peak {peak} KiB"
+    );
+    let reply = client
+        .echo_client_stream(tokio_stream::iter([EchoRequest {
+            message: "still".into(),
+        }]))
+        .await
+        .expect("still serving");
+    assert_eq!(reply.into_inner().message, "Received 1 messages: ['still']");
+    eprintln!("RSS baseline {baseline} KiB, peak {peak} KiB, after {after} KiB");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
