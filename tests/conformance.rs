@@ -285,19 +285,10 @@ struct BrokenServer {
 
 impl BrokenServer {
     async fn start(flaw: Flaw) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind 127.0.0.1:0");
-        let addr = listener.local_addr().expect("local addr").to_string();
         let shutdown = CancellationToken::new();
-        tokio::spawn(
-            tonic::transport::Server::builder()
-                .add_service(EchoServiceServer::new(Broken(flaw)))
-                .serve_with_incoming_shutdown(
-                    tonic::transport::server::TcpIncoming::from(listener),
-                    shutdown.clone().cancelled_owned(),
-                ),
-        );
+        let router =
+            tonic::transport::Server::builder().add_service(EchoServiceServer::new(Broken(flaw)));
+        let addr = crate::util::spawn_router(router, shutdown.clone()).await;
         Self { addr, shutdown }
     }
 

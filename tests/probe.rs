@@ -303,7 +303,7 @@ async fn headers_are_sent_with_every_rpc() {
     let echo = Echo::new(
         fast().echo,
         ServeConfig::default().max_message_size,
-        grpcstream::serve::cancel::Stop::default(),
+        grpcstream::serve::Stop::default(),
     );
     let guarded = EchoServiceServer::with_interceptor(echo, |req: tonic::Request<()>| {
         match req.metadata().get("x-team") {
@@ -311,15 +311,8 @@ async fn headers_are_sent_with_every_rpc() {
             _ => Err(tonic::Status::permission_denied("x-team header missing")),
         }
     });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr").to_string();
-    tokio::spawn(
-        tonic::transport::Server::builder()
-            .add_service(guarded)
-            .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener)),
-    );
+    let router = tonic::transport::Server::builder().add_service(guarded);
+    let addr = crate::util::spawn_router(router, tokio_util::sync::CancellationToken::new()).await;
 
     let with = addr.clone();
     let (code, mut out) = tokio::task::spawn_blocking(move || {

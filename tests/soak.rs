@@ -15,7 +15,7 @@ use tokio_stream::{Stream, StreamExt};
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status, Streaming};
 
-use crate::util::{bin, run_bounded, Process, ServeProcess};
+use crate::util::{bin, run_bounded, spawn_router, Process, ServeProcess};
 
 fn soak_config(args: &[&str]) -> SoakConfig {
     let mut argv = vec!["grpcstream", "soak"];
@@ -195,15 +195,9 @@ impl EchoService for Faulty {
 }
 
 async fn soak_faulty(fault: Fault) -> Report {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr").to_string();
-    tokio::spawn(
-        tonic::transport::Server::builder()
-            .add_service(EchoServiceServer::new(Faulty(fault)))
-            .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener)),
-    );
+    let router =
+        tonic::transport::Server::builder().add_service(EchoServiceServer::new(Faulty(fault)));
+    let addr = spawn_router(router, CancellationToken::new()).await;
     run(&[
         "--server",
         &addr,
@@ -582,15 +576,9 @@ impl EchoService for Slow {
 /// The most messages one stream had awaiting their echo at once, soaking `Slow` with `extra`.
 async fn most_in_flight(extra: &[&str]) -> usize {
     let slow = Slow::default();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr").to_string();
-    tokio::spawn(
-        tonic::transport::Server::builder()
-            .add_service(EchoServiceServer::new(slow.clone()))
-            .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener)),
-    );
+    let router =
+        tonic::transport::Server::builder().add_service(EchoServiceServer::new(slow.clone()));
+    let addr = spawn_router(router, CancellationToken::new()).await;
     let mut args = vec![
         "--server",
         &addr,
@@ -623,4 +611,33 @@ async fn in_flight_bounds_the_messages_awaiting_their_echo() {
     assert!((2..=4).contains(&four), "--in-flight 4: {four} at once");
     let unbounded = most_in_flight(&[]).await;
     assert!(unbounded > 4, "without --in-flight: {unbounded} at once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streams_crossing_the_warmup_count_only_what_they_sent_after_it() {
+    // Two ping-pong streams that outlive the warm-up and the run: what they sent during the
+    // warm-up must not count, so sent and received differ by at most the two in flight.
+    let report = run(&[
+        "--pattern",
+        "bidi-sync",
+        "--concurrency",
+        "2",
+        "--in-flight",
+        "1",
+        "--stream-duration",
+        "10s",
+        "--warmup",
+        "700ms",
+        "--duration",
+        "700ms",
+    ])
+    .await;
+    let stats = &report.stats;
+    assert!(stats.messages_received > 0, "{:?}", report.to_json());
+    assert!(
+        stats.messages_sent.abs_diff(stats.messages_received) <= 2,
+        "sent {} received {}",
+        stats.messages_sent,
+        stats.messages_received
+    );
 }

@@ -122,7 +122,7 @@ impl TlsServer {
         let echo = Echo::new(
             ServeConfig::default().echo,
             1 << 20,
-            grpcstream::serve::cancel::Stop::default(),
+            grpcstream::serve::Stop::default(),
         );
         let router = Server::builder()
             .tls_config(tls)

@@ -57,6 +57,23 @@ impl Drop for TestServer {
     }
 }
 
+/// Serves `router` (a server of the proto that a test builds, e.g. a broken one) on
+/// 127.0.0.1:0 until `shutdown`; returns its address.
+pub async fn spawn_router(
+    router: tonic::transport::server::Router,
+    shutdown: CancellationToken,
+) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind 127.0.0.1:0");
+    let addr = listener.local_addr().expect("local addr").to_string();
+    tokio::spawn(router.serve_with_incoming_shutdown(
+        tonic::transport::server::TcpIncoming::from(listener),
+        shutdown.cancelled_owned(),
+    ));
+    addr
+}
+
 /// The `grpcstream` binary built for these tests.
 pub fn bin() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_grpcstream"));

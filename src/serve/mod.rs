@@ -2,7 +2,7 @@
 //! and runs it until a graceful shutdown completes or its grace period runs out.
 
 mod auth;
-pub mod cancel;
+mod cancel;
 mod conn;
 mod controls;
 mod discovery;
@@ -13,6 +13,8 @@ mod memory;
 pub mod metrics;
 mod protocol;
 mod refusal;
+
+pub use cancel::Stop;
 
 use std::{io, net::SocketAddr, time::Duration};
 
