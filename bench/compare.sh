@@ -76,23 +76,11 @@ EOF
 
 custom_scenarios=()
 while (($#)); do
+    common_option "$@"
+    if ((SHIFT)); then shift "$SHIFT"; continue; fi
     case $1 in
     -q | --quick) DURATION=3 REPS=1 IDLE_STREAMS=2000 PING_SECONDS=2 STARTS=5 ;;
-    -d | --duration) positive_int "$1" "${2-}"; DURATION=$2; shift ;;
-    -w | --warmup) [[ ${2-} =~ ^[0-9]+$ ]] || die "$1 needs a whole number of seconds"; WARMUP=$2; shift ;;
-    -r | --reps) positive_int "$1" "${2-}"; REPS=$2; shift ;;
-    -s | --scenario)
-        case ${2-} in
-        client-stream | bidi-sync) custom_scenarios+=("$2") ;;
-        *) die "$1: client-stream or bidi-sync, got '${2-}'" ;;
-        esac
-        shift ;;
     --idle-streams) positive_int "$1" "${2-}"; IDLE_STREAMS=$2; shift ;;
-    --bin) [[ -x ${2-} ]] || die "$1: '${2-}' is not an executable"; BIN=$2; DO_BUILD=0; shift ;;
-    --no-build) DO_BUILD=0 ;;
-    --no-install) DO_INSTALL=0 ;;
-    --keep) KEEP=1 ;;
-    --idle-wait) [[ ${2-} =~ ^[0-9]+$ ]] || die "$1 needs a whole number of seconds"; IDLE_WAIT=$2; shift ;;
     -h | --help) usage; exit 0 ;;
     *) usage >&2; die "unknown argument '$1'" ;;
     esac

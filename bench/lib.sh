@@ -1,7 +1,7 @@
 # lib.sh: what the benchmarks in bench/ share. Sourced, never run: the caller sets the
 # settings (DURATION, WARMUP, CLIENTS, STREAMS, MESSAGES, MESSAGE_BYTES, SERVER_CORE,
 # CLIENT_CORE, DO_INSTALL, DO_BUILD, BIN, KEEP, IDLE_WAIT) before calling these functions.
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034 # sets variables that the sourcing scripts read
 
 die() {
     echo "error: $*" >&2
@@ -9,6 +9,28 @@ die() {
 }
 
 positive_int() { [[ $2 =~ ^[0-9]+$ && $2 -gt 0 ]] || die "$1 needs a positive integer, got '$2'"; }
+
+# common_option ARGS...: one option both benchmarks take. Sets SHIFT to the words it used,
+# 0 when $1 is not one of them. -s appends to the caller's custom_scenarios array.
+common_option() {
+    SHIFT=2
+    case $1 in
+    -d | --duration) positive_int "$1" "${2-}"; DURATION=$2 ;;
+    -w | --warmup) [[ ${2-} =~ ^[0-9]+$ ]] || die "$1 needs a whole number of seconds"; WARMUP=$2 ;;
+    -r | --reps) positive_int "$1" "${2-}"; REPS=$2 ;;
+    -s | --scenario)
+        case ${2-} in
+        client-stream | bidi-sync) custom_scenarios+=("$2") ;;
+        *) die "$1: client-stream or bidi-sync, got '${2-}'" ;;
+        esac ;;
+    --bin) [[ -x ${2-} ]] || die "$1: '${2-}' is not an executable"; BIN=$2; DO_BUILD=0 ;;
+    --idle-wait) [[ ${2-} =~ ^[0-9]+$ ]] || die "$1 needs a whole number of seconds"; IDLE_WAIT=$2 ;;
+    --no-build) DO_BUILD=0 SHIFT=1 ;;
+    --no-install) DO_INSTALL=0 SHIFT=1 ;;
+    --keep) KEEP=1 SHIFT=1 ;;
+    *) SHIFT=0 ;;
+    esac
+}
 
 # --- processes we started, ended by PID on any exit ------------------------------------------
 

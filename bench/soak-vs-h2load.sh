@@ -80,20 +80,12 @@ Options:
 EOF
 }
 
-
 custom_scenarios=()
 while (($#)); do
+    common_option "$@"
+    if ((SHIFT)); then shift "$SHIFT"; continue; fi
     case $1 in
     -q | --quick) DURATION=3 REPS=1 ;;
-    -d | --duration) positive_int "$1" "${2-}"; DURATION=$2; shift ;;
-    -w | --warmup) [[ ${2-} =~ ^[0-9]+$ ]] || die "$1 needs a whole number of seconds"; WARMUP=$2; shift ;;
-    -r | --reps) positive_int "$1" "${2-}"; REPS=$2; shift ;;
-    -s | --scenario)
-        case ${2-} in
-        client-stream | bidi-sync) custom_scenarios+=("$2") ;;
-        *) die "$1: client-stream or bidi-sync, got '${2-}'" ;;
-        esac
-        shift ;;
     -c | --clients) positive_int "$1" "${2-}"; CLIENTS=$2; shift ;;
     -m | --streams) positive_int "$1" "${2-}"; STREAMS=$2; shift ;;
     --server-log)
@@ -104,11 +96,6 @@ while (($#)); do
         shift ;;
     --server-core) [[ ${2-} =~ ^[0-9]+$ ]] || die "$1 needs a core number"; SERVER_CORE=$2; shift ;;
     --client-core) [[ ${2-} =~ ^[0-9]+$ ]] || die "$1 needs a core number"; CLIENT_CORE=$2; shift ;;
-    --bin) [[ -x ${2-} ]] || die "$1: '${2-}' is not an executable"; BIN=$2; DO_BUILD=0; shift ;;
-    --no-build) DO_BUILD=0 ;;
-    --no-install) DO_INSTALL=0 ;;
-    --keep) KEEP=1 ;;
-    --idle-wait) [[ ${2-} =~ ^[0-9]+$ ]] || die "$1 needs a whole number of seconds"; IDLE_WAIT=$2; shift ;;
     -h | --help) usage; exit 0 ;;
     *) usage >&2; die "unknown argument '$1'" ;;
     esac
@@ -162,7 +149,8 @@ summary() {
 # --- main -----------------------------------------------------------------------------------
 
 ensure_tools
-build
+build # grpcstream only: no examples needed here
+
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/soak-vs-h2load.XXXXXX")
 BODY="$WORK/body.bin"
 RESULTS="$WORK/results.txt"
