@@ -285,10 +285,12 @@ out.append(f"Received {len(messages)} messages: {messages}".encode("utf-8").hex(
 sys.stdout.write("\n".join(out) + "\n")
 "#;
 
+    type TestResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
+
     /// Runs `python3 -c script` with `input` on stdin and returns its stdout.
-    /// Panics (fails the test) with a clear message when python3 is missing or
-    /// fails: the cross-check must never pass silently.
-    fn run_python(script: &str, input: String) -> String {
+    /// Fails the test with a clear message when python3 is missing or fails:
+    /// the cross-check must never pass silently.
+    fn run_python(script: &str, input: String) -> TestResult<String> {
         let mut child = Command::new("python3")
             .arg("-c")
             .arg(script)
@@ -296,39 +298,38 @@ sys.stdout.write("\n".join(out) + "\n")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .unwrap_or_else(|e| {
-                panic!(
+            .map_err(|e| {
+                format!(
                     "cross-check needs `python3` on PATH (the reference for repr(list_of_str)), \
                      but it could not be started: {e}"
                 )
-            });
-        let mut stdin = child.stdin.take().expect("python3 stdin is piped");
+            })?;
+        let mut stdin = child.stdin.take().ok_or("python3 stdin is not piped")?;
         let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
-        let output = child.wait_with_output().expect("waiting for python3");
+        let output = child.wait_with_output()?;
         writer
             .join()
-            .expect("stdin writer thread")
-            .expect("writing python3 stdin");
+            .map_err(|_| "the python3 stdin writer thread panicked")??;
         assert!(
             output.status.success(),
             "python3 failed ({}): {}",
             output.status,
             String::from_utf8_lossy(&output.stderr)
         );
-        String::from_utf8(output.stdout).expect("python3 printed ASCII hex")
+        Ok(String::from_utf8(output.stdout)?)
     }
 
     fn to_hex(bytes: &[u8]) -> String {
         bytes.iter().map(|b| format!("{b:02x}")).collect()
     }
 
-    fn from_hex_utf8(hex: &str) -> String {
+    fn from_hex_utf8(hex: &str) -> TestResult<String> {
         assert!(hex.len() % 2 == 0, "odd hex length from python3: {hex:?}");
-        let bytes: Vec<u8> = (0..hex.len())
+        let bytes = (0..hex.len())
             .step_by(2)
-            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex from python3"))
-            .collect();
-        String::from_utf8(bytes).expect("python3 printed valid UTF-8")
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16))
+            .collect::<Result<Vec<u8>, _>>()?;
+        Ok(String::from_utf8(bytes)?)
     }
 
     /// Minimal deterministic 64-bit LCG (Knuth's MMIX constants).
@@ -397,7 +398,7 @@ sys.stdout.write("\n".join(out) + "\n")
     /// side only). Code points unassigned in both, and all code points assigned
     /// in both, stay in the corpus and must match byte for byte, so the Cn rule
     /// itself is still checked. The test prints how many were dropped.
-    fn corpus_code_points() -> (Vec<char>, Vec<char>) {
+    fn corpus_code_points() -> TestResult<(Vec<char>, Vec<char>)> {
         let candidates: Vec<char> = (0..=0x3ffu32)
             .chain(HIGH_RANGES.iter().flat_map(|&(lo, hi)| lo..hi))
             .filter_map(char::from_u32) // drops the surrogates U+D800..U+DFFF
@@ -406,7 +407,7 @@ sys.stdout.write("\n".join(out) + "\n")
             .iter()
             .map(|&c| format!("{:x}\n", u32::from(c)))
             .collect();
-        let categories = run_python(PY_CATEGORIES, input);
+        let categories = run_python(PY_CATEGORIES, input)?;
         let categories: Vec<&str> = categories.lines().collect();
         assert_eq!(
             categories.len(),
@@ -424,7 +425,7 @@ sys.stdout.write("\n".join(out) + "\n")
                 skipped.push(c);
             }
         }
-        (kept, skipped)
+        Ok((kept, skipped))
     }
 
     fn build_corpus(chars: &[char]) -> Vec<String> {
@@ -466,8 +467,8 @@ sys.stdout.write("\n".join(out) + "\n")
     }
 
     #[test]
-    fn matches_cpython_repr() {
-        let (chars, skipped) = corpus_code_points();
+    fn matches_cpython_repr() -> TestResult {
+        let (chars, skipped) = corpus_code_points()?;
         // Must still cover the important non-printables (none changed between
         // Unicode 14 and later versions).
         for must in [
@@ -481,7 +482,7 @@ sys.stdout.write("\n".join(out) + "\n")
             .iter()
             .map(|s| format!("s:{}\n", to_hex(s.as_bytes())))
             .collect();
-        let stdout = run_python(PY_REPRS, input);
+        let stdout = run_python(PY_REPRS, input)?;
         let lines: Vec<&str> = stdout.lines().collect();
         assert_eq!(
             lines.len(),
@@ -491,7 +492,7 @@ sys.stdout.write("\n".join(out) + "\n")
 
         let mut mismatches = Vec::new();
         for (s, line) in corpus.iter().zip(&lines) {
-            let expected = from_hex_utf8(line);
+            let expected = from_hex_utf8(line)?;
             let actual = repr(s);
             if actual != expected {
                 mismatches.push(format!(
@@ -507,7 +508,7 @@ sys.stdout.write("\n".join(out) + "\n")
             mismatches.join("\n")
         );
 
-        let expected_summary = from_hex_utf8(lines[corpus.len()]);
+        let expected_summary = from_hex_utf8(lines[corpus.len()])?;
         assert_eq!(client_stream_summary(&corpus), expected_summary);
 
         eprintln!(
@@ -519,5 +520,6 @@ sys.stdout.write("\n".join(out) + "\n")
             skipped.len(),
             unicode_general_category::UNICODE_VERSION,
         );
+        Ok(())
     }
 }

@@ -149,12 +149,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn merge_sums_counters_over_the_longest_window() {
+    fn merge_sums_counters_over_the_longest_window() -> Result<(), Box<dyn std::error::Error>> {
         let mut a = busy_report(1);
         let mut b = busy_report(2);
         a.measured = Duration::from_secs(10);
         b.measured = Duration::from_secs(12);
-        let merged = Report::merge(vec![a, b]).unwrap();
+        let merged = Report::merge(vec![a, b])?;
         assert_eq!(merged.stop_reason, StopReason::Merged);
         assert_eq!(merged.measured, Duration::from_secs(12));
         assert_eq!(merged.stats.calls, 300);
@@ -168,6 +168,7 @@ mod tests {
         assert_eq!(merged.config["merged"].as_array().map(Vec::len), Some(2));
         assert_eq!(merged.config["merged"][0]["pattern"], "bidi-sync");
         assert!((merged.received_per_s() - 5_998.0 / 12.0).abs() < 1e-9);
+        Ok(())
     }
 
     #[test]

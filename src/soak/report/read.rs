@@ -213,9 +213,9 @@ mod tests {
     }
 
     #[test]
-    fn json_round_trip_keeps_measurements() {
+    fn json_round_trip_keeps_measurements() -> Result<(), Box<dyn std::error::Error>> {
         let report = busy_report(3);
-        let back = Report::from_json(&report.to_json()).unwrap();
+        let back = Report::from_json(&report.to_json())?;
         assert_same_distribution(&back.stats.latency, &report.stats.latency);
         assert_same_distribution(&back.stats.first_reply, &report.stats.first_reply);
         assert_same_distribution(&back.stats.inter_arrival, &report.stats.inter_arrival);
@@ -230,28 +230,32 @@ mod tests {
         assert_eq!(back.client, report.client);
         assert_eq!((back.reconnects, back.sources), (3, 1));
         assert_eq!(back.config, report.config);
+        Ok(())
     }
 
     #[test]
-    fn merge_through_json_equals_one_recording_of_both() {
+    fn merge_through_json_equals_one_recording_of_both() -> Result<(), Box<dyn std::error::Error>> {
         let (a, b) = (busy_report(1), busy_report(2));
         let mut both = a.stats.clone();
         both.merge(&b.stats);
-        let read = |r: &Report| Report::from_json(&r.to_json()).unwrap();
-        let merged = Report::merge(vec![read(&a), read(&b)]).unwrap();
+        let read = |r: &Report| Report::from_json(&r.to_json());
+        let merged = Report::merge(vec![read(&a)?, read(&b)?])?;
         assert_same_distribution(&merged.stats.latency, &both.latency);
         assert_same_distribution(&merged.stats.first_reply, &both.first_reply);
         assert_same_distribution(&merged.stats.inter_arrival, &both.inter_arrival);
         // And again through JSON: the merged report's own file merges the same.
-        let again = read(&merged);
+        let again = read(&merged)?;
         assert_same_distribution(&again.stats.latency, &both.latency);
         assert_eq!(again.stop_reason, StopReason::Merged);
+        Ok(())
     }
 
     #[test]
     fn from_json_names_a_missing_histogram() {
         let err = read_err(|v| {
-            v["histograms"].as_object_mut().unwrap().remove("latency");
+            if let Some(histograms) = v["histograms"].as_object_mut() {
+                histograms.remove("latency");
+            }
         });
         assert!(matches!(err, ReportError::Missing { .. }), "{err:?}");
         assert_eq!(err.field(), Some("histograms.latency"));
@@ -279,7 +283,7 @@ mod tests {
     }
 
     #[test]
-    fn from_json_names_bad_histogram_data() {
+    fn from_json_names_bad_histogram_data() -> Result<(), Box<dyn std::error::Error>> {
         let err = read_err(|v| v["histograms"]["first_reply"] = json!("not base64!"));
         assert!(matches!(err, ReportError::Base64 { .. }), "{err:?}");
         assert_eq!(err.field(), Some("histograms.first_reply"));
@@ -288,12 +292,13 @@ mod tests {
         assert_eq!(err.field(), Some("histograms.inter_arrival"));
 
         // Valid V2, but wider than the one hour a soak histogram tracks.
-        let mut wide = Histogram::<u64>::new_with_bounds(1, 10 * 3_600_000_000_000, 3).unwrap();
-        wide.record(5 * 3_600_000_000_000).unwrap();
-        let wide = encode(&wide).unwrap();
+        let mut wide = Histogram::<u64>::new_with_bounds(1, 10 * 3_600_000_000_000, 3)?;
+        wide.record(5 * 3_600_000_000_000)?;
+        let wide = encode(&wide).ok_or("the wide histogram does not serialize")?;
         let err = read_err(|v| v["histograms"]["latency"] = json!(wide));
         assert!(matches!(err, ReportError::HistogramRange { .. }), "{err:?}");
         assert_eq!(err.field(), Some("histograms.latency"));
+        Ok(())
     }
 
     #[test]
@@ -305,7 +310,9 @@ mod tests {
         );
         assert!(err.to_string().contains("`grpcstream_soak_report` is 2"));
         let err = read_err(|v| {
-            v.as_object_mut().unwrap().remove("grpcstream_soak_report");
+            if let Some(report) = v.as_object_mut() {
+                report.remove("grpcstream_soak_report");
+            }
         });
         assert_eq!(err.to_string(), "`grpcstream_soak_report` is missing");
     }

@@ -143,13 +143,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn table_has_the_key_rows() {
+    fn table_has_the_key_rows() -> Result<(), Box<dyn std::error::Error>> {
         let mut report = busy_report(1);
         report.stats.record_error("DEADLINE_EXCEEDED");
         report.stats.record_error("DEADLINE_EXCEEDED");
         let mut out = Vec::new();
-        report.write_table(&mut out).unwrap();
-        let table = String::from_utf8(out).unwrap();
+        report.write_table(&mut out)?;
+        let table = String::from_utf8(out)?;
         let lines: Vec<&str> = table.lines().collect();
         assert_eq!(lines[0], "stop: duration after 10.00s measured (1 run)");
         let row = |label: &str| {
@@ -180,24 +180,26 @@ mod tests {
             "{table}"
         );
         assert!(row("client").ends_with("peak RSS 976.6 KiB"), "{table}");
+        Ok(())
     }
 
     #[test]
-    fn table_leaves_out_empty_rows() {
+    fn table_leaves_out_empty_rows() -> Result<(), Box<dyn std::error::Error>> {
         let mut out = Vec::new();
-        report_with([]).write_table(&mut out).unwrap();
-        let table = String::from_utf8(out).unwrap();
+        report_with([]).write_table(&mut out)?;
+        let table = String::from_utf8(out)?;
         assert!(table.contains("latency        no samples"), "{table}");
         for absent in ["first reply", "inter-arrival", "errors", "peak RSS"] {
             assert!(!table.contains(absent), "{absent} in\n{table}");
         }
-        let mut merged = Report::merge(vec![report_with([]), report_with([])]).unwrap();
+        let mut merged = Report::merge(vec![report_with([]), report_with([])])?;
         merged.measured = Duration::ZERO;
         out = Vec::new();
-        merged.write_table(&mut out).unwrap();
-        let table = String::from_utf8(out).unwrap();
+        merged.write_table(&mut out)?;
+        let table = String::from_utf8(out)?;
         assert!(table.starts_with("stop: merged after 0.00s measured (2 runs)\n"));
         assert!(!table.contains("of one core"), "{table}");
+        Ok(())
     }
 
     #[test]
