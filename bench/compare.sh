@@ -112,10 +112,6 @@ use_server() { SERVER_PID=${PIDS[$1]}; PORT=${PORTS[$1]}; }
 
 stop_labelled() { stop_pid "${PIDS[$1]}" 7; }
 
-rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$SERVER_PID/status"; }
-
-mib() { awk -v kb="$1" 'BEGIN {printf "%.1f", kb / 1024}'; }
-
 # --- 1. throughput --------------------------------------------------------------------------
 
 declare -A CMDS=() HWM=()
@@ -161,33 +157,10 @@ throughput() { # SCENARIO
 declare -A IDLE=()
 
 idle_streams() { # LABEL: sets IDLE[LABEL]="base_kb open_kb after_kb per_stream_bytes"
-    local label=$1 base open after i
-    start_labelled "$label"
-    sleep 1
-    base=$(rss_kb)
-    rm -f "$WORK/idle.in" && mkfifo "$WORK/idle.in"
-    taskset -c "$CLIENT_CORE" timeout -k 5 180 "$IDLE_BIN" "127.0.0.1:$PORT" "$IDLE_STREAMS" \
-        "$IDLE_CONNECTIONS" <"$WORK/idle.in" >"$WORK/idle.out" 2>"$WORK/idle.err" &
-    TOOL_PID=$!
-    exec 3>"$WORK/idle.in" # the tool's stdin: a line on it closes the streams
-    for ((i = 0; i < 1200; i++)); do
-        grep -q '^open$' "$WORK/idle.out" && break
-        kill -0 "$TOOL_PID" 2>/dev/null || { cat "$WORK/idle.err" >&2; die "idle_streams failed against $label"; }
-        sleep 0.1
-    done
-    grep -q '^open$' "$WORK/idle.out" || die "idle_streams did not open $IDLE_STREAMS streams within 120 s"
-    sleep 2
-    open=$(rss_kb)
-    echo close >&3
-    exec 3>&-
-    run_tool || { cat "$WORK/idle.err" >&2; die "idle_streams failed while closing"; }
-    # serve gives memory back within its 2-second check after a drop; allow three checks.
-    sleep 6
-    after=$(rss_kb)
-    IDLE[$label]="$base $open $after $(((open - base) * 1024 / IDLE_STREAMS))"
-    echo "   $label: $(tr -d '\n' <"$WORK/idle.err"); RSS $(mib "$base") MiB before," \
-        "$(mib "$open") MiB open, $(mib "$after") MiB 6 s after closing"
-    stop_labelled "$label"
+    start_labelled "$1"
+    hold_idle_streams "$1"
+    IDLE[$1]=$IDLE_RESULT
+    stop_labelled "$1"
 }
 
 # --- 3. ping-pong ---------------------------------------------------------------------------

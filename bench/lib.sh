@@ -1,5 +1,5 @@
 # lib.sh: what the benchmarks in bench/ share. Sourced, never run: the caller sets the
-# settings (DURATION, WARMUP, CLIENTS, STREAMS, MESSAGES, MESSAGE_BYTES, SERVER_CORE,
+# settings (DURATION, WARMUP, CLIENTS, STREAMS, MESSAGES, MESSAGE_BYTES, SERVER_CORE, IDLE_*,
 # CLIENT_CORE, DO_INSTALL, DO_BUILD, BIN, KEEP, IDLE_WAIT) before calling these functions.
 # shellcheck shell=bash disable=SC2034 # sets variables that the sourcing scripts read
 
@@ -203,6 +203,43 @@ server_cpu_ticks() { # utime + stime of the whole server process, in clock ticks
 }
 
 server_hwm_kb() { awk '/^VmHWM:/ {print $2}' "/proc/$SERVER_PID/status"; }
+
+pid_rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+
+rss_kb() { pid_rss_kb "$SERVER_PID"; }
+
+mib() { awk -v kb="$1" 'BEGIN {printf "%.1f", kb / 1024}'; }
+
+# hold_idle_streams LABEL: IDLE_STREAMS idle bidi-sync streams over IDLE_CONNECTIONS connections
+# (IDLE_BIN, examples/idle_streams.rs, each stream after one checked echo) against the current
+# server; sets IDLE_RESULT="base_kb open_kb after_kb per_stream_bytes".
+hold_idle_streams() {
+    local label=$1 base open after i
+    sleep 1
+    base=$(rss_kb)
+    rm -f "$WORK/idle.in" && mkfifo "$WORK/idle.in"
+    taskset -c "$CLIENT_CORE" timeout -k 5 180 "$IDLE_BIN" "127.0.0.1:$PORT" "$IDLE_STREAMS" \
+        "$IDLE_CONNECTIONS" <"$WORK/idle.in" >"$WORK/idle.out" 2>"$WORK/idle.err" &
+    TOOL_PID=$!
+    exec 3>"$WORK/idle.in" # the tool's stdin: a line on it closes the streams
+    for ((i = 0; i < 1200; i++)); do
+        grep -q '^open$' "$WORK/idle.out" && break
+        kill -0 "$TOOL_PID" 2>/dev/null || { cat "$WORK/idle.err" >&2; die "idle_streams failed against $label"; }
+        sleep 0.1
+    done
+    grep -q '^open$' "$WORK/idle.out" || die "idle_streams did not open $IDLE_STREAMS streams within 120 s"
+    sleep 2
+    open=$(rss_kb)
+    echo close >&3
+    exec 3>&-
+    run_tool || { cat "$WORK/idle.err" >&2; die "idle_streams failed while closing"; }
+    # serve gives memory back within its 2-second check after a drop; allow three checks.
+    sleep 6
+    after=$(rss_kb)
+    IDLE_RESULT="$base $open $after $(((open - base) * 1024 / IDLE_STREAMS))"
+    echo "   $label: $(tr -d '\n' <"$WORK/idle.err"); RSS $(mib "$base") MiB before," \
+        "$(mib "$open") MiB open, $(mib "$after") MiB 6 s after closing"
+}
 
 # --- checks ---------------------------------------------------------------------------------
 

@@ -223,3 +223,51 @@ fn sigterm_during_a_soak_ends_cleanly_on_both_sides() {
         );
     }
 }
+
+/// The short form of the load-held run (`bench/reliability.sh streams` holds 10,000 for 60 s):
+/// 2,000 concurrent long-lived bidi streams over 4 connections, every message echoed.
+#[test]
+fn two_thousand_concurrent_streams_lose_nothing() {
+    let server = ServeProcess::start(&[]);
+    let addr = server.addr.to_string();
+    let (code, mut soak) = crate::util::run_bounded(
+        &[
+            "soak",
+            "--server",
+            &addr,
+            "--concurrency",
+            "2000",
+            "--connections",
+            "4",
+            "--stream-duration",
+            "3s",
+            "--duration",
+            "3s",
+            "--warmup",
+            "0s",
+            "--rate",
+            "4000",
+            "--output",
+            "json",
+        ],
+        Duration::from_secs(60),
+    );
+    assert_eq!(code, Some(0), "{}", soak.transcript());
+    let report: serde_json::Value = serde_json::from_str(&soak.stdout.join("\n"))
+        .unwrap_or_else(|e| panic!("JSON ({e}): {}", soak.transcript()));
+    assert_eq!(report["calls"]["total"], 2000, "{report}");
+    assert_eq!(report["calls"]["failed"], 0, "{report}");
+    assert_eq!(
+        report["integrity"],
+        serde_json::json!({"lost": 0, "duplicated": 0, "reordered": 0, "corrupted": 0}),
+        "{report}"
+    );
+    let sent = report["messages"]["sent"].as_u64().unwrap_or(0);
+    // 4,000 msgs/s for 3 s; each stream sends its first message at once.
+    assert!(sent >= 6000, "{report}");
+    assert_eq!(
+        report["messages"]["received"].as_u64(),
+        Some(sent),
+        "{report}"
+    );
+}
