@@ -13,7 +13,10 @@ use std::{
 
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
-use tonic::transport::{Channel, Endpoint};
+use tonic::{
+    client::Grpc,
+    transport::{Channel, Endpoint},
+};
 use tower::{ServiceBuilder, ServiceExt};
 use tracing::warn;
 
@@ -29,31 +32,20 @@ use crate::{
 
 pub type EchoClient = EchoServiceClient<Timing<Channel>>;
 
+/// A client of any method, called with a codec of the caller's choice.
+pub type EchoGrpc = Grpc<TimedChannel>;
+
 /// Channels to one target, and how many TCP connections they have opened so far.
 pub struct Clients {
-    pub clients: Vec<EchoClient>,
+    pub clients: Vec<EchoGrpc>,
     pub connects: Arc<AtomicU64>,
 }
 
 /// A timed channel to the target.
 pub type TimedChannel = Timing<Channel>;
 
-/// One client that connects on first use and reconnects after failures by itself, so a
-/// server that comes back is picked up without a restart.
-pub fn connect_lazy(
-    target: &Target,
-    connect_timeout: Duration,
-    compression: Compression,
-) -> anyhow::Result<EchoClient> {
-    let (channels, _) = channels(target, connect_timeout, 1)?;
-    let channel = channels
-        .into_iter()
-        .next()
-        .ok_or_else(|| anyhow::anyhow!("no channel was created"))?;
-    Ok(echo_client(channel, compression))
-}
-
-/// `n` clients, each with its own HTTP/2 connection.
+/// `n` clients of any method (soak calls with codecs of its own), each with its own HTTP/2
+/// connection.
 pub fn connect_many(
     target: &Target,
     connect_timeout: Duration,
@@ -63,22 +55,34 @@ pub fn connect_many(
     let (channels, connects) = channels(target, connect_timeout, n)?;
     let clients = channels
         .into_iter()
-        .map(|channel| echo_client(channel, compression))
+        .map(|channel| echo_grpc(channel, compression))
         .collect();
     Ok(Clients { clients, connects })
 }
 
-/// The EchoService client on `channel`: accepts compressed replies, sends compressed when asked.
+/// Our settings on a tonic client: accept compressed replies, send compressed when asked,
+/// take replies as large as the server's limit (50 MiB by default), not tonic's 4 MiB.
+macro_rules! configured {
+    ($client:expr, $compression:expr) => {{
+        let client = $client
+            .max_decoding_message_size(usize::MAX)
+            .accept_compressed(CompressionEncoding::Gzip)
+            .accept_compressed(CompressionEncoding::Zstd);
+        match encoding($compression) {
+            Some(encoding) => client.send_compressed(encoding),
+            None => client,
+        }
+    }};
+}
+
+/// The EchoService client on `channel`.
 pub fn echo_client(channel: TimedChannel, compression: Compression) -> EchoClient {
-    // Replies can be as large as the server's limit (50 MiB by default), not tonic's 4 MiB.
-    let client = EchoServiceClient::new(channel)
-        .max_decoding_message_size(usize::MAX)
-        .accept_compressed(CompressionEncoding::Gzip)
-        .accept_compressed(CompressionEncoding::Zstd);
-    match encoding(compression) {
-        Some(encoding) => client.send_compressed(encoding),
-        None => client,
-    }
+    configured!(EchoServiceClient::new(channel), compression)
+}
+
+/// tonic's client of any method on `channel`, with the same settings as [`echo_client`].
+pub fn echo_grpc(channel: TimedChannel, compression: Compression) -> EchoGrpc {
+    configured!(Grpc::new(channel), compression)
 }
 
 /// `n` lazily connecting channels (one HTTP/2 connection each) with the timing layer, and

@@ -22,7 +22,8 @@ impl<T, U> Default for EchoCodec<T, U> {
     }
 }
 
-fn settings() -> BufferSettings {
+/// The buffer settings of every stream, ours and soak's own codec (soak/wire.rs).
+pub(crate) fn settings() -> BufferSettings {
     BufferSettings::new(BUFFER_SIZE, YIELD_THRESHOLD)
 }
 

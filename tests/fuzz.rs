@@ -12,15 +12,17 @@ use grpcstream::{
 };
 
 #[test]
-fn integrity_decoder_survives_anything_and_round_trips() {
+fn integrity_decoder_survives_anything() {
     bolero::check!()
         .with_test_time(Duration::from_secs(2))
         .for_each(|bytes: &[u8]| {
-            if let Ok(text) = std::str::from_utf8(bytes) {
-                // Must not panic; a hit must re-encode to the same text when it has our shape.
-                let _ = decode(text);
-            }
+            // Any server's reply: must not panic.
+            let _ = decode(bytes);
         });
+}
+
+#[test]
+fn integrity_stamps_round_trip() {
     bolero::check!()
         .with_test_time(Duration::from_secs(2))
         .with_type::<(u64, u64, u64, u16)>()
@@ -32,7 +34,7 @@ fn integrity_decoder_survives_anything_and_round_trips() {
             };
             let mut text = String::new();
             encode(stamp, usize::from(size % 4096), &mut text);
-            assert_eq!(decode(&text), Some(stamp), "{text}");
+            assert_eq!(decode(text.as_bytes()), Some(stamp), "{text}");
         });
 }
 

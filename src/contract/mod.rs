@@ -30,6 +30,16 @@ impl Pattern {
             Pattern::BidiAsync => "bidi-async",
         }
     }
+
+    /// The HTTP/2 path of the pattern's RPC.
+    pub fn path(self) -> &'static str {
+        match self {
+            Pattern::ClientStream => "/api.stream.v1.EchoService/EchoClientStream",
+            Pattern::ServerStream => "/api.stream.v1.EchoService/EchoServerStream",
+            Pattern::BidiSync => "/api.stream.v1.EchoService/EchoBidirectionalStreamSync",
+            Pattern::BidiAsync => "/api.stream.v1.EchoService/EchoBidirectionalStreamAsync",
+        }
+    }
 }
 
 impl std::fmt::Display for Pattern {

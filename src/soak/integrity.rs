@@ -101,8 +101,7 @@ fn take_hex(bytes: &[u8]) -> Option<(u64, &[u8])> {
 }
 
 /// Decodes and verifies a message; `None` when it is not one of ours, unchanged.
-pub fn decode(text: &str) -> Option<Stamp> {
-    let bytes = text.as_bytes();
+pub fn decode(bytes: &[u8]) -> Option<Stamp> {
     let (sum, rest) = take_hex(bytes.get(..SUM_FIELD)?)?;
     if !rest.is_empty() || sum != u64::from(checksum(&bytes[SUM_FIELD..])) {
         return None;
@@ -183,7 +182,7 @@ mod tests {
         let text = message(42, 64);
         assert_eq!(text.len(), 64);
         assert_eq!(
-            decode(&text),
+            decode(text.as_bytes()),
             Some(Stamp {
                 stream: 7,
                 seq: 42,
@@ -192,7 +191,7 @@ mod tests {
         );
         // Smaller than the header: just the header, still valid.
         let short = message(1, 4);
-        assert!(decode(&short).is_some());
+        assert!(decode(short.as_bytes()).is_some());
     }
 
     #[test]
@@ -203,11 +202,15 @@ mod tests {
             bytes[i] = if bytes[i] == b'z' { b'y' } else { b'z' };
             let changed = String::from_utf8(bytes).unwrap_or_default();
             if changed != text {
-                assert_eq!(decode(&changed), None, "byte {i} changed: {changed}");
+                assert_eq!(
+                    decode(changed.as_bytes()),
+                    None,
+                    "byte {i} changed: {changed}"
+                );
             }
         }
-        assert_eq!(decode("hello"), None);
-        assert_eq!(decode(""), None);
+        assert_eq!(decode(b"hello"), None);
+        assert_eq!(decode(b""), None);
     }
 
     #[test]

@@ -9,6 +9,7 @@ mod recorder;
 pub mod report;
 pub mod stats;
 mod usage;
+mod wire;
 mod worker;
 
 use std::{

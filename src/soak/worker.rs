@@ -14,6 +14,7 @@ use std::{
 // system clock. Every timestamp a measurement compares comes from this one clock.
 use quanta::Instant;
 
+use http::uri::PathAndQuery;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tonic::{metadata::MetadataMap, Request, Status, Streaming};
@@ -22,13 +23,15 @@ use super::{
     integrity::{self, Tracker},
     outbound::{Outbound, Sent},
     recorder::{Local, Shards},
+    wire::{BidiCodec, Echo},
 };
 use crate::{
-    client::EchoClient,
+    client::EchoGrpc,
+    codec::EchoCodec,
     config::StreamLength,
     contract::{self, Pattern},
     interceptor::code_name,
-    proto::EchoResponse,
+    proto::{EchoRequest, EchoResponse},
 };
 
 /// How often a worker hands its measurements to the collector.
@@ -36,7 +39,7 @@ const FLUSH_EVERY: Duration = Duration::from_secs(1);
 
 /// What all workers share: the plan of the run and its stop signals.
 pub struct Shared {
-    pub clients: Vec<EchoClient>,
+    pub clients: Vec<EchoGrpc>,
     pub mix: Vec<(Pattern, u32)>,
     pub length: StreamLength,
     pub message_size: usize,
@@ -183,7 +186,7 @@ enum Ended {
     Stopped,
 }
 
-async fn run_stream(rec: &mut Recorder, client: EchoClient, pattern: Pattern, id: u64) {
+async fn run_stream(rec: &mut Recorder, client: EchoGrpc, pattern: Pattern, id: u64) {
     let shared = rec.shared.clone();
     let sent = Arc::new(Sent::default());
     let mut tracker = Tracker::default();
@@ -224,7 +227,7 @@ fn request<T>(shared: &Shared, body: T) -> Request<T> {
 
 async fn exchange(
     rec: &mut Recorder,
-    mut client: EchoClient,
+    mut client: EchoGrpc,
     pattern: Pattern,
     id: u64,
     sent: &Arc<Sent>,
@@ -232,10 +235,16 @@ async fn exchange(
 ) -> Result<Ended, Status> {
     let shared = rec.shared.clone();
     let outbound = Outbound::new(&shared, id, sent.clone());
+    client
+        .ready()
+        .await
+        .map_err(|e| Status::unknown(format!("Service was not ready: {e}")))?;
+    let path = PathAndQuery::from_static(pattern.path());
+    let codec = EchoCodec::<EchoRequest, EchoResponse>::default();
     match pattern {
         Pattern::ClientStream => {
             let reply = client
-                .echo_client_stream(request(&shared, outbound))
+                .client_streaming(request(&shared, outbound), path, codec)
                 .await?
                 .into_inner();
             let now = Instant::now();
@@ -259,7 +268,7 @@ async fn exchange(
             };
             let start = Instant::now();
             let replies = client
-                .echo_server_stream(request(&shared, first.clone()))
+                .server_streaming(request(&shared, first.clone()), path, codec)
                 .await?
                 .into_inner();
             server_stream_replies(rec, replies, &first.message, start, tracker).await
@@ -269,22 +278,15 @@ async fn exchange(
                 .in_flight
                 .map(|n| Arc::new(Semaphore::new(n as usize)));
             let outbound = outbound.with_window(window.clone());
-            let (prefix, replies) = match pattern {
-                Pattern::BidiSync => (
-                    contract::SYNC_PREFIX,
-                    client
-                        .echo_bidirectional_stream_sync(request(&shared, outbound))
-                        .await?,
-                ),
-                _ => (
-                    contract::ASYNC_PREFIX,
-                    client
-                        .echo_bidirectional_stream_async(request(&shared, outbound))
-                        .await?,
-                ),
+            let prefix = match pattern {
+                Pattern::BidiSync => contract::SYNC_PREFIX,
+                _ => contract::ASYNC_PREFIX,
             };
-            let replies = replies.into_inner();
-            bidi_replies(rec, replies, prefix, id, sent, window.as_deref(), tracker).await?;
+            let replies = client
+                .streaming(request(&shared, outbound), path, BidiCodec { prefix })
+                .await?
+                .into_inner();
+            bidi_replies(rec, replies, id, sent, window.as_deref(), tracker).await?;
             Ok(Ended::Complete {
                 expected: sent.total.load(Ordering::Relaxed),
             })
@@ -294,8 +296,7 @@ async fn exchange(
 
 async fn bidi_replies(
     rec: &mut Recorder,
-    mut replies: Streaming<EchoResponse>,
-    prefix: &str,
+    mut replies: Streaming<Echo>,
     id: u64,
     sent: &Sent,
     window: Option<&Semaphore>,
@@ -304,12 +305,8 @@ async fn bidi_replies(
     while let Some(reply) = replies.message().await? {
         let now = Instant::now();
         // Integrity is followed over the whole stream, the measurements only after the warm-up.
-        let measured = rec.received(now, reply.message.len());
-        match reply
-            .message
-            .strip_prefix(prefix)
-            .and_then(integrity::decode)
-        {
+        let measured = rec.received(now, reply.len);
+        match reply.stamp {
             Some(stamp) if stamp.stream == id => {
                 tracker.observe(stamp.seq, sent.total.load(Ordering::Relaxed));
                 if measured {
@@ -405,7 +402,7 @@ fn check_summary(
     let mut items_seen = 0;
     for item in items {
         items_seen += 1;
-        match integrity::decode(item) {
+        match integrity::decode(item.as_bytes()) {
             Some(stamp) if stamp.stream == id => {
                 tracker.observe(stamp.seq, sent);
                 last_sent_ns = last_sent_ns.max(stamp.sent_ns);
