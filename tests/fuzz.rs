@@ -8,7 +8,7 @@ use std::{io::Write, time::Duration};
 use grpcstream::{
     config,
     contract::client_stream_summary,
-    soak::integrity::{decode, encode, Stamp},
+    soak::integrity::{decode, encode, encoded_len, Stamp},
 };
 
 #[test]
@@ -35,6 +35,11 @@ fn integrity_stamps_round_trip() {
             let mut text = String::new();
             encode(stamp, usize::from(size % 4096), &mut text);
             assert_eq!(decode(text.as_bytes()), Some(stamp), "{text}");
+            assert_eq!(
+                text.len(),
+                encoded_len(stamp, usize::from(size % 4096)),
+                "{text}"
+            );
         });
 }
 

@@ -66,8 +66,22 @@ fn checksum(bytes: &[u8]) -> u32 {
     xxhash_rust::xxh3::xxh3_64(bytes) as u32
 }
 
+/// The length of the message `encode` writes for `stamp` and `size`.
+pub fn encoded_len(stamp: Stamp, size: usize) -> usize {
+    let header = SUM_FIELD
+        + [stamp.stream, stamp.seq, stamp.sent_ns]
+            .iter()
+            .map(|&v| hex_digits(v) + 1)
+            .sum::<usize>();
+    header.max(size)
+}
+
+fn hex_digits(value: u64) -> usize {
+    ((64 - value.leading_zeros() as usize).max(1)).div_ceil(4)
+}
+
 fn push_hex(out: &mut String, value: u64) {
-    let digits = ((64 - value.leading_zeros() as usize).max(1)).div_ceil(4);
+    let digits = hex_digits(value);
     for i in (0..digits).rev() {
         out.push(HEX[(value >> (4 * i)) as usize & 0xf] as char);
     }

@@ -20,9 +20,10 @@ use tokio_util::sync::{CancellationToken, PollSemaphore};
 
 use super::{
     integrity::{self, Stamp},
+    wire::Stamped,
     worker::Shared,
 };
-use crate::{config::StreamLength, proto::EchoRequest};
+use crate::config::StreamLength;
 
 /// The request stream: stamped messages, produced when tonic asks for the next one (so
 /// HTTP/2 flow control paces a closed-loop stream), or at their scheduled times.
@@ -104,7 +105,7 @@ impl Outbound {
     }
 
     /// The next message stamped with `sent_at`, or `None` when the stream is done.
-    pub fn next_message(&mut self, sent_at: Instant) -> Option<EchoRequest> {
+    pub fn next_message(&mut self, sent_at: Instant) -> Option<Stamped> {
         let done = self.limit.is_some_and(|limit| self.next_seq >= limit)
             || self.until.is_some_and(|until| Instant::now() >= until)
             || self.stop.is_cancelled();
@@ -116,25 +117,28 @@ impl Outbound {
             seq: self.next_seq,
             sent_ns: sent_at.saturating_duration_since(self.epoch).as_nanos() as u64,
         };
-        let mut message = String::with_capacity(self.size.max(48));
-        integrity::encode(stamp, self.size, &mut message);
         self.next_seq += 1;
         // Counted before it leaves, so its echo can never arrive "before" it was sent.
         self.sent.total.fetch_add(1, Ordering::Relaxed);
         if sent_at >= self.measure_from {
             self.sent.measured.fetch_add(1, Ordering::Relaxed);
-            self.sent
-                .measured_bytes
-                .fetch_add(message.len() as u64, Ordering::Relaxed);
+            self.sent.measured_bytes.fetch_add(
+                integrity::encoded_len(stamp, self.size) as u64,
+                Ordering::Relaxed,
+            );
         }
-        Some(EchoRequest { message })
+        // Written into the send buffer by the codec (wire.rs), with no String of its own.
+        Some(Stamped {
+            stamp,
+            size: self.size,
+        })
     }
 }
 
 impl Stream for Outbound {
-    type Item = EchoRequest;
+    type Item = Stamped;
 
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<EchoRequest>> {
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Stamped>> {
         let this = self.get_mut();
         if let Some(window) = this.window.as_mut().filter(|w| !w.granted) {
             match ready!(window.slots.poll_acquire(cx)) {
@@ -154,7 +158,7 @@ impl Stream for Outbound {
 }
 
 impl Outbound {
-    fn poll_paced(&mut self, cx: &mut Context<'_>) -> Poll<Option<EchoRequest>> {
+    fn poll_paced(&mut self, cx: &mut Context<'_>) -> Poll<Option<Stamped>> {
         let this = self;
         let Some(pace) = this.pace.as_mut() else {
             return Poll::Ready(this.next_message(Instant::now()));

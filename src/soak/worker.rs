@@ -23,15 +23,14 @@ use super::{
     integrity::{self, Tracker},
     outbound::{Outbound, Sent},
     recorder::{Local, Shards},
-    wire::{BidiCodec, Echo},
+    wire::{Echo, SoakCodec},
 };
 use crate::{
     client::EchoGrpc,
-    codec::EchoCodec,
     config::StreamLength,
     contract::{self, Pattern},
     interceptor::code_name,
-    proto::{EchoRequest, EchoResponse},
+    proto::EchoResponse,
 };
 
 /// How often a worker hands its measurements to the collector.
@@ -240,11 +239,10 @@ async fn exchange(
         .await
         .map_err(|e| Status::unknown(format!("Service was not ready: {e}")))?;
     let path = PathAndQuery::from_static(pattern.path());
-    let codec = EchoCodec::<EchoRequest, EchoResponse>::default();
     match pattern {
         Pattern::ClientStream => {
             let reply = client
-                .client_streaming(request(&shared, outbound), path, codec)
+                .client_streaming(request(&shared, outbound), path, SoakCodec::replies())
                 .await?
                 .into_inner();
             let now = Instant::now();
@@ -268,10 +266,10 @@ async fn exchange(
             };
             let start = Instant::now();
             let replies = client
-                .server_streaming(request(&shared, first.clone()), path, codec)
+                .server_streaming(request(&shared, first), path, SoakCodec::replies())
                 .await?
                 .into_inner();
-            server_stream_replies(rec, replies, &first.message, start, tracker).await
+            server_stream_replies(rec, replies, &first.text(), start, tracker).await
         }
         Pattern::BidiSync | Pattern::BidiAsync => {
             let window = shared
@@ -283,7 +281,7 @@ async fn exchange(
                 _ => contract::ASYNC_PREFIX,
             };
             let replies = client
-                .streaming(request(&shared, outbound), path, BidiCodec { prefix })
+                .streaming(request(&shared, outbound), path, SoakCodec::echoes(prefix))
                 .await?
                 .into_inner();
             bidi_replies(rec, replies, id, sent, window.as_deref(), tracker).await?;
