@@ -125,7 +125,8 @@ where
         let outcome = match &frame {
             Some(Ok(frame)) => match (frame.data_ref(), frame.trailers_ref()) {
                 (Some(data), _) => {
-                    if open.frames.feed(data) > 0 && open.first_reply.is_none() {
+                    if open.rpc.counting && open.frames.feed(data) > 0 && open.first_reply.is_none()
+                    {
                         open.first_reply = Some(open.rpc.start.elapsed());
                     }
                     None
