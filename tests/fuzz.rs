@@ -1,7 +1,8 @@
 //! Fuzz targets for the parsers that take untrusted input: soak's integrity decoder (any
 //! server's replies), the client-stream summary formatter (any client's messages) and the
 //! config file parser. Under `cargo test` bolero feeds each a bounded number of random
-//! inputs; `cargo bolero test fuzz::<name>` runs the same targets coverage-guided.
+//! inputs (`cargo test fuzz -- --nocapture` prints how many); `bench/fuzz.sh` runs the same
+//! targets coverage-guided (`cargo bolero test`, libFuzzer) for a bounded time.
 
 use std::{io::Write, time::Duration};
 
