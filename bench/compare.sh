@@ -39,7 +39,8 @@ SERVER_CORE=0
 CLIENT_CORE=1
 IDLE_STREAMS=10000 # idle streams held open
 IDLE_CONNECTIONS=10
-PING_SECONDS=5     # measured seconds per ping-pong run
+PING_SECONDS=10    # measured seconds per ping-pong run
+PING_REPS=5        # ping-pong runs per server (p99 of one run varies by ±10% here)
 STARTS=10          # start-up measurements per server
 DO_INSTALL=1
 DO_BUILD=1
@@ -54,7 +55,7 @@ Usage: ${0##*/} [options]
 Measures raw_echo (the ceiling), \`grpcstream serve\` (default logging and warn) and
 \`grpcstream soak\` side by side on 127.0.0.1: throughput (server on core $SERVER_CORE, h2load
 or soak on core $CLIENT_CORE), memory per idle stream, ping-pong latency and start-up time.
-The default run takes about 6 minutes (plus the release build when it is not up to date).
+The default run takes about 8 minutes (plus the release build when it is not up to date).
 
 Options:
   -q, --quick            short run: --duration 3 --reps 1, 2,000 idle streams, 2 s ping-pong,
@@ -79,7 +80,7 @@ while (($#)); do
     common_option "$@"
     if ((SHIFT)); then shift "$SHIFT"; continue; fi
     case $1 in
-    -q | --quick) DURATION=3 REPS=1 IDLE_STREAMS=2000 PING_SECONDS=2 STARTS=5 ;;
+    -q | --quick) DURATION=3 REPS=1 IDLE_STREAMS=2000 PING_SECONDS=2 PING_REPS=1 STARTS=5 ;;
     --idle-streams) positive_int "$1" "${2-}"; IDLE_STREAMS=$2; shift ;;
     -h | --help) usage; exit 0 ;;
     *) usage >&2; die "unknown argument '$1'" ;;
@@ -275,7 +276,7 @@ summary() {
             "$([[ $label == serve ]] && echo ", target <= 1.2 $(verdict "$back" '<=' 1.2)")"
     done
     echo
-    echo "ping-pong: one stream, one ${MESSAGE_BYTES}-byte message at a time, median of $REPS runs of $PING_SECONDS s (soak's round trip)"
+    echo "ping-pong: one stream, one ${MESSAGE_BYTES}-byte message at a time, median of $PING_REPS runs of $PING_SECONDS s (soak's round trip)"
     local rp50 rp99 sp50 sp99
     rp50=$(median_of "${PING[raw]}" 1) rp99=$(median_of "${PING[raw]}" 2)
     sp50=$(median_of "${PING[serve]}" 1) sp99=$(median_of "${PING[serve]}" 2)
@@ -324,7 +325,7 @@ echo
 echo "== ping-pong"
 start_labelled raw
 start_labelled serve
-for ((rep = 1; rep <= REPS; rep++)); do
+for ((rep = 1; rep <= PING_REPS; rep++)); do
     if ((rep % 2)); then ping_pong raw "$rep"; ping_pong serve "$rep"; else ping_pong serve "$rep"; ping_pong raw "$rep"; fi
 done
 stop_labelled raw
