@@ -1,6 +1,6 @@
-//! Fuzz targets for the parsers that take untrusted input: soak's integrity decoder (any
-//! server's replies), the client-stream summary formatter (any client's messages) and the
-//! config file parser. Under `cargo test` bolero feeds each a bounded number of random
+//! Fuzz targets for the parsers that take untrusted input: soak's echo decoder (any server's
+//! reply bytes, held to prost's decoder) and integrity decoder (any server's replies), the
+//! client-stream summary formatter (any client's messages) and the config file parser. Under `cargo test` bolero feeds each a bounded number of random
 //! inputs (`cargo test fuzz -- --nocapture` prints how many); `bench/fuzz.sh` runs the same
 //! targets coverage-guided (`cargo bolero test`, libFuzzer) for a bounded time.
 
@@ -9,8 +9,13 @@ use std::{io::Write, time::Duration};
 use grpcstream::{
     config,
     contract::client_stream_summary,
-    soak::integrity::{decode, encode, encoded_len, Stamp},
+    proto::EchoResponse,
+    soak::{
+        integrity::{decode, encode, encoded_len, Stamp},
+        wire,
+    },
 };
+use prost::Message as _;
 
 #[test]
 fn integrity_decoder_survives_anything() {
@@ -19,6 +24,30 @@ fn integrity_decoder_survives_anything() {
         .for_each(|bytes: &[u8]| {
             // Any server's reply: must not panic.
             let _ = decode(bytes);
+        });
+}
+
+/// soak reads bidi echoes with its own protobuf decoder (soak/wire.rs): on any bytes a
+/// server may send, it must agree with prost's.
+#[test]
+fn echo_decoder_agrees_with_prost() {
+    const PREFIX: &str = "Sync Echo: ";
+    bolero::check!()
+        .with_test_time(Duration::from_secs(2))
+        .for_each(|bytes: &[u8]| {
+            let ours = wire::check(bytes, PREFIX);
+            match EchoResponse::decode(bytes) {
+                Ok(reply) => {
+                    let echo = ours.unwrap_or_else(|e| panic!("prost took {bytes:?}, we: {e}"));
+                    assert_eq!(echo.len, reply.message.len(), "{bytes:?}");
+                    let stamp = reply
+                        .message
+                        .strip_prefix(PREFIX)
+                        .and_then(|m| decode(m.as_bytes()));
+                    assert_eq!(echo.stamp, stamp, "{bytes:?}");
+                }
+                Err(e) => assert!(ours.is_err(), "prost refused {bytes:?} ({e}), we did not"),
+            }
         });
 }
 

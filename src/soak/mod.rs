@@ -9,7 +9,7 @@ mod recorder;
 pub mod report;
 pub mod stats;
 mod usage;
-mod wire;
+pub mod wire;
 mod worker;
 
 use std::{

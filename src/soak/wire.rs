@@ -144,12 +144,10 @@ impl Decoder for EchoDecoder {
 }
 
 /// Decodes an EchoResponse as prost would (the last `message` wins, unknown fields are
-/// skipped, a `message` that is not UTF-8 is an error) and checks the echoed stamp.
-fn check(body: &[u8], prefix: &str) -> Result<Echo, Status> {
-    let text = message_field(body).map_err(|e| Status::internal(e.to_string()))?;
-    std::str::from_utf8(text).map_err(|_| {
-        Status::internal("failed to decode Protobuf message: EchoResponse.message: invalid string value: data is not UTF-8 encoded")
-    })?;
+/// skipped, any `message` that is not UTF-8 is an error) and checks the echoed stamp.
+/// Public for the differential fuzz target, which holds it to prost's decoder.
+pub fn check(body: &[u8], prefix: &str) -> Result<Echo, Status> {
+    let text = message_field(body)?;
     Ok(Echo {
         len: text.len(),
         stamp: text
@@ -159,21 +157,26 @@ fn check(body: &[u8], prefix: &str) -> Result<Echo, Status> {
 }
 
 /// The bytes of field 1 (`message`) of an encoded EchoResponse; empty when absent.
-fn message_field(mut body: &[u8]) -> Result<&[u8], prost::DecodeError> {
+fn message_field(mut body: &[u8]) -> Result<&[u8], Status> {
+    let invalid = |e: prost::DecodeError| Status::internal(e.to_string());
     let mut message: &[u8] = &[];
     while body.has_remaining() {
-        let (tag, wire_type) = decode_key(&mut body)?;
+        let (tag, wire_type) = decode_key(&mut body).map_err(invalid)?;
         if tag != 1 {
-            skip_field(wire_type, tag, &mut body, DecodeContext::default())?;
+            skip_field(wire_type, tag, &mut body, DecodeContext::default()).map_err(invalid)?;
             continue;
         }
-        check_wire_type(WireType::LengthDelimited, wire_type)?;
+        check_wire_type(WireType::LengthDelimited, wire_type).map_err(invalid)?;
         let start = body;
         // skip_field checks the length against what is left, as a string merge would.
-        skip_field(wire_type, tag, &mut body, DecodeContext::default())?;
+        skip_field(wire_type, tag, &mut body, DecodeContext::default()).map_err(invalid)?;
         let mut length_prefix = start;
-        let len = decode_varint(&mut length_prefix)? as usize;
+        let len = decode_varint(&mut length_prefix).map_err(invalid)? as usize;
         message = &length_prefix[..len];
+        // prost checks every occurrence, not only the one that wins.
+        std::str::from_utf8(message).map_err(|_| {
+            Status::internal("failed to decode Protobuf message: EchoResponse.message: invalid string value: data is not UTF-8 encoded")
+        })?;
     }
     Ok(message)
 }
@@ -266,12 +269,20 @@ mod tests {
     #[test]
     fn what_prost_refuses_is_an_internal_error() {
         let not_utf8 = [0x0a, 2, 0xff, 0xfe];
+        // An invalid value overridden by a valid one is still an error.
+        let not_utf8_first = [0x0a, 1, 0xff, 0x0a, 1, b'a'];
         let truncated = [0x0a, 10, b'a'];
         let wrong_type = [0x08, 1];
         let bad_varint = [
             0x0a, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01,
         ];
-        for body in [&not_utf8[..], &truncated, &wrong_type, &bad_varint] {
+        for body in [
+            &not_utf8[..],
+            &not_utf8_first,
+            &truncated,
+            &wrong_type,
+            &bad_varint,
+        ] {
             assert!(
                 EchoResponse::decode(body).is_err(),
                 "prost accepts {body:?}"
