@@ -32,14 +32,15 @@ const LETTERS: &str = concat!(
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
 /// Writes the message for `stamp` (`sum.stream.seq.time.payload`, the checksum covering all
-/// after its own field), padded to `size` bytes (never shorter than its header). This runs
-/// for every message a soak sends, so it formats by hand.
-pub fn encode(stamp: Stamp, size: usize, out: &mut String) {
+/// after its own field), padded to `size` bytes (never shorter than its header): ASCII, so
+/// valid UTF-8. This runs for every message a soak sends, so it formats bytes by hand.
+pub fn encode(stamp: Stamp, size: usize, out: &mut Vec<u8>) {
     out.clear();
-    out.push_str("00000000.");
+    out.reserve(encoded_len(stamp, size));
+    out.extend_from_slice(b"00000000.");
     for value in [stamp.stream, stamp.seq, stamp.sent_ns] {
         push_hex(out, value);
-        out.push('.');
+        out.push(b'.');
     }
     // The payload depends on the sequence number, so a payload swapped between messages
     // fails the checksum as surely as a flipped byte.
@@ -47,17 +48,14 @@ pub fn encode(stamp: Stamp, size: usize, out: &mut String) {
     let mut left = size.saturating_sub(out.len());
     while left > 0 {
         let take = left.min(LETTERS.len() - offset);
-        out.push_str(&LETTERS[offset..offset + take]);
+        out.extend_from_slice(&LETTERS.as_bytes()[offset..offset + take]);
         left -= take;
         offset = 0;
     }
-    let digest = checksum(&out.as_bytes()[SUM_FIELD..]);
-    let mut hex = [b'0'; 8];
-    for (i, byte) in hex.iter_mut().enumerate() {
+    let digest = checksum(&out[SUM_FIELD..]);
+    for (i, byte) in out[..8].iter_mut().enumerate() {
         *byte = HEX[(digest >> (28 - 4 * i)) as usize & 0xf];
     }
-    // Same length, ASCII: the string stays valid and nothing moves.
-    out.replace_range(0..8, std::str::from_utf8(&hex).unwrap_or("00000000"));
 }
 
 /// xxh3 cut to 32 bits: for messages of tens of bytes it costs a third of a CRC-32, which
@@ -80,11 +78,13 @@ fn hex_digits(value: u64) -> usize {
     ((64 - value.leading_zeros() as usize).max(1)).div_ceil(4)
 }
 
-fn push_hex(out: &mut String, value: u64) {
+fn push_hex(out: &mut Vec<u8>, value: u64) {
     let digits = hex_digits(value);
-    for i in (0..digits).rev() {
-        out.push(HEX[(value >> (4 * i)) as usize & 0xf] as char);
+    let mut text = [0u8; 16];
+    for (i, byte) in text[..digits].iter_mut().rev().enumerate() {
+        *byte = HEX[(value >> (4 * i)) as usize & 0xf];
     }
+    out.extend_from_slice(&text[..digits]);
 }
 
 /// The value of each lowercase hex digit; 16 for any other byte. A table lookup, not a
@@ -177,8 +177,8 @@ impl Tracker {
 mod tests {
     use super::*;
 
-    fn message(seq: u64, size: usize) -> String {
-        let mut out = String::new();
+    fn message(seq: u64, size: usize) -> Vec<u8> {
+        let mut out = Vec::new();
         encode(
             Stamp {
                 stream: 7,
@@ -196,7 +196,7 @@ mod tests {
         let text = message(42, 64);
         assert_eq!(text.len(), 64);
         assert_eq!(
-            decode(text.as_bytes()),
+            decode(&text),
             Some(Stamp {
                 stream: 7,
                 seq: 42,
@@ -205,23 +205,16 @@ mod tests {
         );
         // Smaller than the header: just the header, still valid.
         let short = message(1, 4);
-        assert!(decode(short.as_bytes()).is_some());
+        assert!(decode(&short).is_some());
     }
 
     #[test]
     fn any_changed_byte_is_detected() {
         let text = message(3, 80);
         for i in 0..text.len() {
-            let mut bytes = text.clone().into_bytes();
-            bytes[i] = if bytes[i] == b'z' { b'y' } else { b'z' };
-            let changed = String::from_utf8(bytes).unwrap_or_default();
-            if changed != text {
-                assert_eq!(
-                    decode(changed.as_bytes()),
-                    None,
-                    "byte {i} changed: {changed}"
-                );
-            }
+            let mut changed = text.clone();
+            changed[i] = if changed[i] == b'z' { b'y' } else { b'z' };
+            assert_eq!(decode(&changed), None, "byte {i} changed: {changed:?}");
         }
         assert_eq!(decode(b"hello"), None);
         assert_eq!(decode(b""), None);
