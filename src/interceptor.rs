@@ -326,3 +326,27 @@ pub fn code_name(code: Code) -> &'static str {
         Code::Unauthenticated => "UNAUTHENTICATED",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::convert::Infallible;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_server_whose_counts_nobody_reads_still_tracks_rpcs_in_flight(
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        // No subscriber here: the RPC line is off, as at `warn`, and there is no observer.
+        assert!(!tracing::enabled!(target: "grpcstream::rpc", tracing::Level::INFO));
+        let layer = TimingLayer::server();
+        let mut service = layer.layer(tower::service_fn(|_: http::Request<Body>| async {
+            Ok::<_, Infallible>(http::Response::new(Body::empty()))
+        }));
+        let response = service.call(http::Request::new(Body::empty())).await?;
+        // memory.rs reads this count to give memory back after a peak.
+        assert_eq!((layer.in_flight(), layer.take_peak_in_flight()), (1, 1));
+        drop(response);
+        assert_eq!(layer.in_flight(), 0);
+        Ok(())
+    }
+}
