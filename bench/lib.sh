@@ -69,13 +69,18 @@ trap 'exit 143' TERM
 
 # --- tools ----------------------------------------------------------------------------------
 
-ensure_tools() {
-    local missing=() pkg
-    command -v h2load >/dev/null || missing+=(nghttp2-client)
-    command -v curl >/dev/null || missing+=(curl)
-    command -v jq >/dev/null || missing+=(jq)
-    command -v taskset >/dev/null || missing+=(util-linux)
-    command -v timeout >/dev/null || missing+=(coreutils)
+ensure_tools() { # [COMMAND...]: installs the missing ones (default: all the benchmarks use)
+    local wanted=("$@") missing=() pkg tool
+    ((${#wanted[@]})) || wanted=(h2load curl jq taskset timeout)
+    for tool in "${wanted[@]}"; do
+        command -v "$tool" >/dev/null && continue
+        case $tool in
+        h2load) missing+=(nghttp2-client) ;;
+        taskset) missing+=(util-linux) ;;
+        timeout) missing+=(coreutils) ;;
+        *) missing+=("$tool") ;;
+        esac
+    done
     if ((${#missing[@]})); then
         ((DO_INSTALL)) || die "missing: ${missing[*]} (apt-get install -y ${missing[*]})"
         command -v apt-get >/dev/null || die "missing ${missing[*]} and no apt-get to install them"
@@ -95,10 +100,12 @@ ensure_tools() {
         echo "installing: ${missing[*]}" >&2
         DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq "${missing[@]}" >&2
     fi
-    curl --version | grep -qi '^Features:.*HTTP2' ||
-        die "this curl has no HTTP/2 support (needed for --http2-prior-knowledge)"
-    curl --help all 2>/dev/null | grep -q -- '--http2-prior-knowledge' ||
-        die "this curl has no --http2-prior-knowledge"
+    if [[ " ${wanted[*]} " == *" curl "* ]]; then
+        curl --version | grep -qi '^Features:.*HTTP2' ||
+            die "this curl has no HTTP/2 support (needed for --http2-prior-knowledge)"
+        curl --help all 2>/dev/null | grep -q -- '--http2-prior-knowledge' ||
+            die "this curl has no --http2-prior-knowledge"
+    fi
     taskset -c "$SERVER_CORE" true 2>/dev/null || die "cannot pin to core $SERVER_CORE"
     taskset -c "$CLIENT_CORE" true 2>/dev/null || die "cannot pin to core $CLIENT_CORE (this needs 2 cores)"
 }

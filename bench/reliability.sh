@@ -214,8 +214,7 @@ long_soak() {
 
 # --- main -----------------------------------------------------------------------------------
 
-command -v jq >/dev/null || { ((DO_INSTALL)) && apt-get install -y -qq jq >&2; } || die "jq is needed (apt-get install jq)"
-taskset -c "$CLIENT_CORE" true 2>/dev/null || die "cannot pin to core $CLIENT_CORE (this needs 2 cores)"
+ensure_tools jq taskset timeout
 build --example idle_streams
 IDLE_BIN="$(dirname "$BIN")/examples/idle_streams"
 [[ -x $IDLE_BIN ]] || die "no $IDLE_BIN (cargo build --release --example idle_streams)"

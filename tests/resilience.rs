@@ -225,7 +225,8 @@ fn sigterm_during_a_soak_ends_cleanly_on_both_sides() {
 }
 
 /// The short form of the load-held run (`bench/reliability.sh streams` holds 10,000 for 60 s):
-/// 2,000 concurrent long-lived bidi streams over 4 connections, every message echoed.
+/// 2,000 concurrent long-lived bidi streams over 4 connections, every message echoed, and
+/// soak's own memory bounded (per-worker histograms once took 800 KB each; shards keep it so).
 #[test]
 fn two_thousand_concurrent_streams_lose_nothing() {
     let server = ServeProcess::start(&[]);
@@ -270,4 +271,8 @@ fn two_thousand_concurrent_streams_lose_nothing() {
         Some(sent),
         "{report}"
     );
+    let peak_rss = report["client"]["peak_rss_bytes"]
+        .as_u64()
+        .unwrap_or(u64::MAX);
+    assert!(peak_rss < 1 << 30, "client RSS {peak_rss} bytes");
 }

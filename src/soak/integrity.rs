@@ -36,7 +36,6 @@ const HEX: &[u8; 16] = b"0123456789abcdef";
 /// valid UTF-8. This runs for every message a soak sends, so it formats bytes by hand.
 pub fn encode(stamp: Stamp, size: usize, out: &mut Vec<u8>) {
     out.clear();
-    out.reserve(encoded_len(stamp, size));
     out.extend_from_slice(b"00000000.");
     for value in [stamp.stream, stamp.seq, stamp.sent_ns] {
         push_hex(out, value);

@@ -168,12 +168,16 @@ fn message_field(mut body: &[u8]) -> Result<&[u8], Status> {
             continue;
         }
         check_wire_type(WireType::LengthDelimited, wire_type).map_err(invalid)?;
-        let start = body;
-        // skip_field checks the length against what is left, as a string merge would.
-        skip_field(wire_type, tag, &mut body, DecodeContext::default()).map_err(invalid)?;
-        let mut length_prefix = start;
-        let len = decode_varint(&mut length_prefix).map_err(invalid)? as usize;
-        message = &length_prefix[..len];
+        let len = decode_varint(&mut body).map_err(invalid)?;
+        let len = usize::try_from(len)
+            .ok()
+            .filter(|&len| len <= body.len())
+            .ok_or_else(|| {
+                Status::internal(
+                    "failed to decode Protobuf message: EchoResponse.message: buffer underflow",
+                )
+            })?;
+        (message, body) = body.split_at(len);
         // prost checks every occurrence, not only the one that wins. Echoes of our stamps
         // are ASCII, which is much cheaper to confirm than UTF-8.
         if !message.is_ascii() {
