@@ -14,7 +14,7 @@ CRATE_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SECONDS_EACH=60
 KEEP=0
 TARGETS=()
-ALL=(integrity_decoder_survives_anything echo_decoder_agrees_with_prost integrity_stamps_round_trip
+ALL=(integrity_decoder_survives_anything request_decoder_agrees_with_prost echo_decoder_agrees_with_prost integrity_stamps_round_trip
     summary_formatter_survives_anything config_parser_survives_any_file)
 
 die() {

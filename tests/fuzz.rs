@@ -1,5 +1,6 @@
-//! Fuzz targets for the parsers that take untrusted input: soak's echo decoder (any server's
-//! reply bytes, held to prost's decoder) and integrity decoder (any server's replies), the
+//! Fuzz targets for the parsers that take untrusted input: serve's request decoder (any
+//! client's bytes) and soak's echo decoder (any server's reply bytes), both held to prost's
+//! decoder, soak's integrity decoder (any server's replies), the
 //! client-stream summary formatter (any client's messages) and the config file parser. Under `cargo test` bolero feeds each a bounded number of random
 //! inputs (`cargo test fuzz -- --nocapture` prints how many); `bench/fuzz.sh` runs the same
 //! targets coverage-guided (`cargo bolero test`, libFuzzer) for a bounded time.
@@ -9,7 +10,8 @@ use std::{io::Write, time::Duration};
 use grpcstream::{
     config,
     contract::client_stream_summary,
-    proto::EchoResponse,
+    proto::{EchoRequest, EchoResponse},
+    serve,
     soak::{
         integrity::{decode, encode, encoded_len, Stamp},
         wire,
@@ -45,6 +47,24 @@ fn echo_decoder_agrees_with_prost() {
                         .strip_prefix(PREFIX)
                         .and_then(|m| decode(m.as_bytes()));
                     assert_eq!(echo.stamp, stamp, "{bytes:?}");
+                }
+                Err(e) => assert!(ours.is_err(), "prost refused {bytes:?} ({e}), we did not"),
+            }
+        });
+}
+
+/// serve reads requests with its own protobuf decoder (serve/wire.rs): on any bytes a
+/// client may send, it must agree with prost's, text for text.
+#[test]
+fn request_decoder_agrees_with_prost() {
+    bolero::check!()
+        .with_test_time(Duration::from_secs(2))
+        .for_each(|bytes: &[u8]| {
+            let ours = serve::wire::decode(bytes::Bytes::copy_from_slice(bytes));
+            match EchoRequest::decode(bytes) {
+                Ok(request) => {
+                    let text = ours.unwrap_or_else(|e| panic!("prost took {bytes:?}, we: {e}"));
+                    assert_eq!(&*text, request.message, "{bytes:?}");
                 }
                 Err(e) => assert!(ours.is_err(), "prost refused {bytes:?} ({e}), we did not"),
             }

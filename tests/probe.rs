@@ -297,7 +297,8 @@ fn bad_probe_usage_exits_2() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn headers_are_sent_with_every_rpc() {
     use grpcstream::{
-        config::ServeConfig, proto::echo_service_server::EchoServiceServer, serve::echo::Echo,
+        config::ServeConfig, proto::serving::echo_service_server::EchoServiceServer,
+        serve::echo::Echo,
     };
     // A server that refuses RPCs without `x-team: streaming`.
     let echo = Echo::new(

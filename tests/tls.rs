@@ -10,7 +10,8 @@ use std::{
 use grpcstream::{
     config::ServeConfig,
     proto::{
-        echo_service_client::EchoServiceClient, echo_service_server::EchoServiceServer, EchoRequest,
+        echo_service_client::EchoServiceClient, serving::echo_service_server::EchoServiceServer,
+        EchoRequest,
     },
     serve::echo::Echo,
     tls::{self, ClientTls, TlsConnector, TlsError},

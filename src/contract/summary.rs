@@ -16,11 +16,11 @@ const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
 ///
 /// `client_stream_summary(&[])` is `"Received 0 messages: []"`; two messages
 /// `a` and `b` give `"Received 2 messages: ['a', 'b']"`.
-pub fn client_stream_summary(messages: &[String]) -> String {
+pub fn client_stream_summary<S: AsRef<str>>(messages: &[S]) -> String {
     // "Received " + count + " messages: [" + "]" fit in 48 bytes; each item
     // needs at least its own bytes, two quotes and a ", " separator. Escapes
     // may grow an item further, which `python_str_repr` reserves for itself.
-    let items: usize = messages.iter().map(|m| m.len() + 4).sum();
+    let items: usize = messages.iter().map(|m| m.as_ref().len() + 4).sum();
     let mut out = String::with_capacity(48 + items);
     out.push_str("Received ");
     // Formatting into a `String` cannot fail; the `fmt::Result` is always `Ok`.
@@ -30,7 +30,7 @@ pub fn client_stream_summary(messages: &[String]) -> String {
         if i > 0 {
             out.push_str(", ");
         }
-        python_str_repr(message, &mut out);
+        python_str_repr(message.as_ref(), &mut out);
     }
     out.push(']');
     out

@@ -6,7 +6,7 @@ use tonic_health::{pb::health_server::HealthServer, server::HealthReporter, Serv
 use tonic_reflection::server::Builder;
 
 use super::echo::Echo;
-use crate::proto::{echo_service_server::EchoServiceServer, FILE_DESCRIPTOR_SET};
+use crate::proto::{serving::echo_service_server::EchoServiceServer, FILE_DESCRIPTOR_SET};
 
 /// Sets the health of the server (`""`) and of `api.stream.v1.EchoService`.
 #[derive(Clone)]

@@ -11,14 +11,11 @@ use tracing::debug;
 use super::{
     cancel::{Stop, UntilCancelled},
     controls::Controls,
+    wire::{Reply, Text},
 };
-use crate::{
-    config::EchoConfig,
-    contract,
-    proto::{echo_service_server::EchoService, EchoRequest, EchoResponse},
-};
+use crate::{config::EchoConfig, contract, proto::serving::echo_service_server::EchoService};
 
-type ReplyStream = Pin<Box<dyn Stream<Item = Result<EchoResponse, Status>> + Send>>;
+type ReplyStream = Pin<Box<dyn Stream<Item = Result<Reply, Status>> + Send>>;
 
 /// The echo service. `stop` is cancelled when the shutdown grace period is over: every
 /// RPC still running then ends with UNAVAILABLE instead of being cut off mid-stream.
@@ -48,7 +45,7 @@ impl Echo {
 
     fn reply_stream(
         &self,
-        replies: impl Stream<Item = Result<EchoResponse, Status>> + Send + 'static,
+        replies: impl Stream<Item = Result<Reply, Status>> + Send + 'static,
         controls: Option<&Controls>,
     ) -> Response<ReplyStream> {
         let stop = self.stop.clone();
@@ -75,14 +72,14 @@ async fn deadline(limit: Option<Duration>) {
 /// bounded like any reply: a client that never half-closes cannot grow the server without
 /// limit.
 async fn collect_messages(
-    mut inbound: Streaming<EchoRequest>,
+    mut inbound: Streaming<Text>,
     max_message_size: usize,
-) -> Result<Vec<String>, Status> {
+) -> Result<Vec<Text>, Status> {
     let mut messages = Vec::new();
     let mut summary_len = 0usize;
-    while let Some(request) = inbound.message().await? {
-        debug!(rpc = "EchoClientStream", text = %request.message, "received");
-        summary_len += request.message.len() + 4;
+    while let Some(text) = inbound.message().await? {
+        debug!(rpc = "EchoClientStream", %text, "received");
+        summary_len += text.len() + 4;
         if summary_len > max_message_size {
             return Err(Status::resource_exhausted(format!(
                 "the summary of {} messages would exceed the maximum message size of {} bytes",
@@ -90,7 +87,7 @@ async fn collect_messages(
                 max_message_size
             )));
         }
-        messages.push(request.message);
+        messages.push(text);
     }
     Ok(messages)
 }
@@ -100,16 +97,20 @@ fn controls<T>(request: &Request<T>) -> Option<Controls> {
     request.extensions().get::<Controls>().cloned()
 }
 
-fn reply(message: String) -> Result<EchoResponse, Status> {
-    Ok(EchoResponse { message })
+fn reply(text: String) -> Result<Reply, Status> {
+    Ok(Reply::Text(text))
+}
+
+fn echo(prefix: &'static str, text: Text) -> Result<Reply, Status> {
+    Ok(Reply::Echo { prefix, text })
 }
 
 #[tonic::async_trait]
 impl EchoService for Echo {
     async fn echo_client_stream(
         &self,
-        request: Request<Streaming<EchoRequest>>,
-    ) -> Result<Response<EchoResponse>, Status> {
+        request: Request<Streaming<Text>>,
+    ) -> Result<Response<Reply>, Status> {
         let controls = controls(&request);
         // Raced once for the whole RPC, not once per message: a select! in the receive loop
         // costs a cancellation registration and a timer poll for every message.
@@ -133,20 +134,20 @@ impl EchoService for Echo {
                 return Err(status);
             }
         }
-        Ok(Response::new(EchoResponse {
-            message: contract::client_stream_summary(&messages),
-        }))
+        Ok(Response::new(Reply::Text(contract::client_stream_summary(
+            &messages,
+        ))))
     }
 
     type EchoServerStreamStream = ReplyStream;
 
     async fn echo_server_stream(
         &self,
-        request: Request<EchoRequest>,
+        request: Request<Text>,
     ) -> Result<Response<ReplyStream>, Status> {
         let controls = controls(&request);
-        let message = request.into_inner().message;
-        debug!(rpc = "EchoServerStream", text = %message, "received");
+        let text = request.into_inner();
+        debug!(rpc = "EchoServerStream", %text, "received");
         let count = controls
             .as_ref()
             .and_then(|c| c.replies)
@@ -167,7 +168,7 @@ impl EchoService for Echo {
                     }
                 }
                 if tx
-                    .send(reply(contract::server_stream_reply(i, &message)))
+                    .send(reply(contract::server_stream_reply(i, &text)))
                     .await
                     .is_err()
                 {
@@ -182,15 +183,15 @@ impl EchoService for Echo {
 
     async fn echo_bidirectional_stream_sync(
         &self,
-        request: Request<Streaming<EchoRequest>>,
+        request: Request<Streaming<Text>>,
     ) -> Result<Response<ReplyStream>, Status> {
         let controls = controls(&request);
         // No task and no queue: each reply is produced when the transport asks for the next
         // one, so HTTP/2 flow control is the only buffer and backpressure is end to end.
         let replies = request.into_inner().map(|next| {
-            let request = next?;
-            debug!(rpc = "EchoBidirectionalStreamSync", text = %request.message, "received");
-            reply(contract::sync_reply(&request.message))
+            let text = next?;
+            debug!(rpc = "EchoBidirectionalStreamSync", %text, "received");
+            echo(contract::SYNC_PREFIX, text)
         });
         Ok(self.reply_stream(replies, controls.as_ref()))
     }
@@ -199,12 +200,12 @@ impl EchoService for Echo {
 
     async fn echo_bidirectional_stream_async(
         &self,
-        request: Request<Streaming<EchoRequest>>,
+        request: Request<Streaming<Text>>,
     ) -> Result<Response<ReplyStream>, Status> {
         let controls = controls(&request);
         let mut inbound = request.into_inner();
         let (queue_tx, mut queue_rx) =
-            mpsc::channel::<Result<String, Status>>(self.config.async_queue);
+            mpsc::channel::<Result<Text, Status>>(self.config.async_queue);
         let (out_tx, out_rx) = mpsc::channel(1);
         // An x-grpcstream-delay replaces the processing time (the controls apply it).
         let delay = match controls.as_ref().and_then(|c| c.delay) {
@@ -224,9 +225,9 @@ impl EchoService for Echo {
                 let item = match next {
                     // Half-close: dropping `queue_tx` lets the worker drain the queue and end.
                     None => return,
-                    Some(Ok(request)) => {
-                        debug!(rpc = "EchoBidirectionalStreamAsync", text = %request.message, "received");
-                        Ok(request.message)
+                    Some(Ok(text)) => {
+                        debug!(rpc = "EchoBidirectionalStreamAsync", %text, "received");
+                        Ok(text)
                     }
                     Some(Err(status)) => Err(status),
                 };
@@ -241,12 +242,12 @@ impl EchoService for Echo {
         tokio::spawn(async move {
             while let Some(item) = queue_rx.recv().await {
                 let response = match item {
-                    Ok(message) => {
+                    Ok(text) => {
                         tokio::select! {
                             _ = out_tx.closed() => return,
                             _ = tokio::time::sleep(delay) => {}
                         }
-                        reply(contract::async_reply(&message))
+                        echo(contract::ASYNC_PREFIX, text)
                     }
                     Err(status) => Err(status),
                 };

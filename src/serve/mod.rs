@@ -13,6 +13,7 @@ mod memory;
 pub mod metrics;
 mod protocol;
 mod refusal;
+pub mod wire;
 
 pub use cancel::Stop;
 
@@ -27,7 +28,7 @@ use tracing::{info, warn};
 
 use crate::{
     client, config::ServeConfig, interceptor::TimingLayer,
-    proto::echo_service_server::EchoServiceServer, tls,
+    proto::serving::echo_service_server::EchoServiceServer, tls,
 };
 
 /// After the grace period, how long cancelled streams get to deliver their final status.

@@ -4,9 +4,6 @@
 //! way were a tenth of a soak's CPU).
 
 use bytes::{Buf, BufMut};
-use prost::encoding::{
-    check_wire_type, decode_key, decode_varint, encode_varint, skip_field, DecodeContext, WireType,
-};
 use tonic::{
     codec::{BufferSettings, Codec, DecodeBuf, Decoder, EncodeBuf, Encoder},
     Status,
@@ -14,7 +11,10 @@ use tonic::{
 use tonic_prost::ProstDecoder;
 
 use super::integrity::{self, Stamp};
-use crate::{codec, proto::EchoResponse};
+use crate::{
+    codec::{self, field},
+    proto::EchoResponse,
+};
 
 /// A request to send: EchoRequest{message} where the message is the stamp's text,
 /// `size` bytes long (see integrity.rs).
@@ -92,16 +92,10 @@ pub struct StampEncoder {
     text: Vec<u8>,
 }
 
-/// Field 1 (`message`), wire type 2 (length-delimited).
-const MESSAGE_KEY: u8 = 1 << 3 | 2;
-
 /// `text` is scratch space for the message's text.
 fn write_request(item: Stamped, text: &mut Vec<u8>, dst: &mut impl BufMut) {
     integrity::encode(item.stamp, item.size, text);
-    // A stamp is never empty, so the field is always present (proto3 omits empty strings).
-    dst.put_u8(MESSAGE_KEY);
-    encode_varint(text.len() as u64, dst);
-    dst.put_slice(text);
+    field::put(&[text], dst);
 }
 
 impl Encoder for StampEncoder {
@@ -144,49 +138,16 @@ impl Decoder for EchoDecoder {
     }
 }
 
-/// Decodes an EchoResponse as prost would (the last `message` wins, unknown fields are
-/// skipped, any `message` that is not UTF-8 is an error) and checks the echoed stamp.
+/// Decodes an EchoResponse as prost would (see `field::read`) and checks the echoed stamp.
 /// Public for the differential fuzz target, which holds it to prost's decoder.
 pub fn check(body: &[u8], prefix: &str) -> Result<Echo, Status> {
-    let text = message_field(body)?;
+    let text = field::read(body, "EchoResponse")?;
     Ok(Echo {
         len: text.len(),
         stamp: text
             .strip_prefix(prefix.as_bytes())
             .and_then(integrity::decode),
     })
-}
-
-/// The bytes of field 1 (`message`) of an encoded EchoResponse; empty when absent.
-fn message_field(mut body: &[u8]) -> Result<&[u8], Status> {
-    let invalid = |e: prost::DecodeError| Status::internal(e.to_string());
-    let mut message: &[u8] = &[];
-    while body.has_remaining() {
-        let (tag, wire_type) = decode_key(&mut body).map_err(invalid)?;
-        if tag != 1 {
-            skip_field(wire_type, tag, &mut body, DecodeContext::default()).map_err(invalid)?;
-            continue;
-        }
-        check_wire_type(WireType::LengthDelimited, wire_type).map_err(invalid)?;
-        let len = decode_varint(&mut body).map_err(invalid)?;
-        let len = usize::try_from(len)
-            .ok()
-            .filter(|&len| len <= body.len())
-            .ok_or_else(|| {
-                Status::internal(
-                    "failed to decode Protobuf message: EchoResponse.message: buffer underflow",
-                )
-            })?;
-        (message, body) = body.split_at(len);
-        // prost checks every occurrence, not only the one that wins. Echoes of our stamps
-        // are ASCII, which is much cheaper to confirm than UTF-8.
-        if !message.is_ascii() {
-            std::str::from_utf8(message).map_err(|_| {
-                Status::internal("failed to decode Protobuf message: EchoResponse.message: invalid string value: data is not UTF-8 encoded")
-            })?;
-        }
-    }
-    Ok(message)
 }
 
 #[cfg(test)]
@@ -251,56 +212,5 @@ mod tests {
             }
         );
         Ok(())
-    }
-
-    #[test]
-    fn unknown_fields_are_skipped_and_the_last_message_wins() -> Result<(), Status> {
-        let first = EchoResponse {
-            message: "Sync Echo: stale".into(),
-        }
-        .encode_to_vec();
-        let last = EchoResponse {
-            message: format!("Sync Echo: {}", stamped(1)),
-        }
-        .encode_to_vec();
-        // field 2 varint 150, field 3 fixed64, field 4 bytes "xy", then two field-1 values.
-        let mut body = vec![
-            0x10, 0x96, 0x01, 0x19, 1, 2, 3, 4, 5, 6, 7, 8, 0x22, 2, b'x', b'y',
-        ];
-        body.extend(first);
-        body.extend(last);
-        let echo = check(&body, "Sync Echo: ")?;
-        assert_eq!(echo.stamp.map(|s| s.seq), Some(1));
-        Ok(())
-    }
-
-    #[test]
-    fn what_prost_refuses_is_an_internal_error() {
-        let not_utf8 = [0x0a, 2, 0xff, 0xfe];
-        // An invalid value overridden by a valid one is still an error.
-        let not_utf8_first = [0x0a, 1, 0xff, 0x0a, 1, b'a'];
-        let truncated = [0x0a, 10, b'a'];
-        let wrong_type = [0x08, 1];
-        let bad_varint = [
-            0x0a, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01,
-        ];
-        for body in [
-            &not_utf8[..],
-            &not_utf8_first,
-            &truncated,
-            &wrong_type,
-            &bad_varint,
-        ] {
-            assert!(
-                EchoResponse::decode(body).is_err(),
-                "prost accepts {body:?}"
-            );
-            let status = check(body, "Sync Echo: ").err();
-            assert_eq!(
-                status.map(|s| s.code()),
-                Some(tonic::Code::Internal),
-                "{body:?}"
-            );
-        }
     }
 }

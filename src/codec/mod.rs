@@ -4,6 +4,8 @@
 //! grow on demand, so a message of any size still fits; small starting buffers keep an idle
 //! stream cheap, which is what a server holding 10,000 of them pays for.
 
+pub mod field;
+
 use std::marker::PhantomData;
 
 use tonic::codec::{BufferSettings, Codec};

@@ -1,0 +1,129 @@
+//! The `message` field of EchoRequest and EchoResponse (both `{string message = 1}`), read
+//! and written in place as prost reads and writes it, with no String per message. serve's
+//! codec (requests in, replies out) and soak's (requests out, echoes in) use it on their
+//! hot paths; the differential fuzz targets in tests/fuzz.rs hold it to prost.
+
+use bytes::{Buf, BufMut};
+use prost::encoding::{
+    check_wire_type, decode_key, decode_varint, encode_varint, skip_field, DecodeContext, WireType,
+};
+use tonic::Status;
+
+/// Field 1 (`message`), wire type 2 (length-delimited).
+const MESSAGE_KEY: u8 = 1 << 3 | 2;
+
+/// Writes a message whose text is `parts` joined, as prost writes it: key, length, bytes,
+/// and nothing at all for an empty text (proto3 omits default values).
+pub fn put(parts: &[&[u8]], dst: &mut impl BufMut) {
+    let len: usize = parts.iter().map(|part| part.len()).sum();
+    if len == 0 {
+        return;
+    }
+    dst.put_u8(MESSAGE_KEY);
+    encode_varint(len as u64, dst);
+    for part in parts {
+        dst.put_slice(part);
+    }
+}
+
+/// The text of an encoded `message_name` (EchoRequest or EchoResponse), as prost decodes
+/// it: the last `message` wins, unknown fields are skipped, and every `message` must be
+/// UTF-8, not only the one that wins. Empty when absent. Errors are INTERNAL, as tonic
+/// reports prost's.
+pub fn read<'a>(mut body: &'a [u8], message_name: &str) -> Result<&'a [u8], Status> {
+    let invalid = |e: prost::DecodeError| Status::internal(e.to_string());
+    let mut text: &[u8] = &[];
+    while body.has_remaining() {
+        let (tag, wire_type) = decode_key(&mut body).map_err(invalid)?;
+        if tag != 1 {
+            skip_field(wire_type, tag, &mut body, DecodeContext::default()).map_err(invalid)?;
+            continue;
+        }
+        check_wire_type(WireType::LengthDelimited, wire_type).map_err(invalid)?;
+        let len = decode_varint(&mut body).map_err(invalid)?;
+        let len = usize::try_from(len)
+            .ok()
+            .filter(|&len| len <= body.len())
+            .ok_or_else(|| {
+                Status::internal(format!(
+                    "failed to decode Protobuf message: {message_name}.message: buffer underflow"
+                ))
+            })?;
+        (text, body) = body.split_at(len);
+        // ASCII, the usual text, is much cheaper to confirm than UTF-8.
+        if !text.is_ascii() && std::str::from_utf8(text).is_err() {
+            return Err(Status::internal(format!(
+                "failed to decode Protobuf message: {message_name}.message: invalid string value: data is not UTF-8 encoded"
+            )));
+        }
+    }
+    Ok(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use prost::Message as _;
+
+    use super::*;
+    use crate::proto::{EchoRequest, EchoResponse};
+
+    #[test]
+    fn writes_as_prost_writes() {
+        for text in ["", "a", "Sync Echo: hello", &"x".repeat(70_000)] {
+            let mut ours = Vec::new();
+            let (head, tail) = text.split_at(text.len() / 2);
+            put(&[head.as_bytes(), tail.as_bytes()], &mut ours);
+            let prost = EchoResponse {
+                message: text.into(),
+            };
+            assert_eq!(ours, prost.encode_to_vec(), "{} bytes", text.len());
+        }
+    }
+
+    #[test]
+    fn unknown_fields_are_skipped_and_the_last_message_wins() -> Result<(), Status> {
+        // field 2 varint 150, field 3 fixed64, field 4 bytes "xy", then two `message`s.
+        let mut body = vec![
+            0x10, 0x96, 0x01, 0x19, 1, 2, 3, 4, 5, 6, 7, 8, 0x22, 2, b'x', b'y',
+        ];
+        for text in ["stale", "wins"] {
+            EchoRequest {
+                message: text.into(),
+            }
+            .encode(&mut body)
+            .map_err(|e| Status::internal(e.to_string()))?;
+        }
+        assert_eq!(read(&body, "EchoRequest")?, b"wins");
+        assert_eq!(read(&[], "EchoRequest")?, b"");
+        Ok(())
+    }
+
+    #[test]
+    fn what_prost_refuses_is_an_internal_error() {
+        let not_utf8 = [0x0a, 2, 0xff, 0xfe];
+        // An invalid value overridden by a valid one is still an error.
+        let not_utf8_first = [0x0a, 1, 0xff, 0x0a, 1, b'a'];
+        let truncated = [0x0a, 10, b'a'];
+        let wrong_type = [0x08, 1];
+        let bad_varint = [
+            0x0a, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01,
+        ];
+        for body in [
+            &not_utf8[..],
+            &not_utf8_first,
+            &truncated,
+            &wrong_type,
+            &bad_varint,
+        ] {
+            assert!(EchoRequest::decode(body).is_err(), "prost accepts {body:?}");
+            let status = read(body, "EchoRequest").err();
+            assert_eq!(
+                status.map(|s| s.code()),
+                Some(tonic::Code::Internal),
+                "{body:?}"
+            );
+        }
+        let multibyte = [0x0a, 2, 0xc3, 0xa9];
+        assert_eq!(read(&multibyte, "EchoRequest").ok(), Some("é".as_bytes()));
+    }
+}
