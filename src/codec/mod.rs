@@ -14,6 +14,8 @@ use tonic_prost::{ProstDecoder, ProstEncoder};
 /// Starting size of each stream's buffers; the encoder still yields every 32 KiB.
 const BUFFER_SIZE: usize = 1024;
 const YIELD_THRESHOLD: usize = 32 * 1024;
+/// The most a caller's burst may raise the starting size to: one HTTP/2 frame's worth.
+const MAX_BURST_BUFFER: usize = 16 * 1024;
 
 #[derive(Debug, Clone)]
 pub struct EchoCodec<T, U>(PhantomData<(T, U)>);
@@ -24,9 +26,16 @@ impl<T, U> Default for EchoCodec<T, U> {
     }
 }
 
-/// The buffer settings of every stream, ours and soak's own codec (soak/wire.rs).
+/// The buffer settings of every stream, ours and serve's own codec (serve/wire.rs).
 pub(crate) fn settings() -> BufferSettings {
     BufferSettings::new(BUFFER_SIZE, YIELD_THRESHOLD)
+}
+
+/// Settings for a stream that sends or receives `burst` bytes at a time (soak knows its
+/// calls' shape): buffers that start big enough are never grown mid-call, each growth being
+/// a realloc and a copy.
+pub(crate) fn settings_for(burst: usize) -> BufferSettings {
+    BufferSettings::new(burst.clamp(BUFFER_SIZE, MAX_BURST_BUFFER), YIELD_THRESHOLD)
 }
 
 impl<T, U> Codec for EchoCodec<T, U>

@@ -52,9 +52,7 @@ pub fn encode(stamp: Stamp, size: usize, out: &mut Vec<u8>) {
         offset = 0;
     }
     let digest = checksum(&out[SUM_FIELD..]);
-    for (i, byte) in out[..8].iter_mut().enumerate() {
-        *byte = HEX[(digest >> (28 - 4 * i)) as usize & 0xf];
-    }
+    out[..8].copy_from_slice(&hex_digits_of(u64::from(digest))[8..]);
 }
 
 /// xxh3 cut to 32 bits: for messages of tens of bytes it costs a third of a CRC-32, which
@@ -78,12 +76,27 @@ fn hex_digits(value: u64) -> usize {
 }
 
 fn push_hex(out: &mut Vec<u8>, value: u64) {
-    let digits = hex_digits(value);
+    out.extend_from_slice(&hex_digits_of(value)[16 - hex_digits(value)..]);
+}
+
+/// `value` as 16 lowercase hex digits, leading zeros included: eight digits at a time in one
+/// u64 (a nibble per byte, then to ASCII), not a table lookup per digit.
+fn hex_digits_of(value: u64) -> [u8; 16] {
     let mut text = [0u8; 16];
-    for (i, byte) in text[..digits].iter_mut().rev().enumerate() {
-        *byte = HEX[(value >> (4 * i)) as usize & 0xf];
-    }
-    out.extend_from_slice(&text[..digits]);
+    text[..8].copy_from_slice(&ascii_nibbles((value >> 32) as u32).to_be_bytes());
+    text[8..].copy_from_slice(&ascii_nibbles(value as u32).to_be_bytes());
+    text
+}
+
+/// The 8 nibbles of `half` as lowercase hex digits, the most significant in the top byte.
+fn ascii_nibbles(half: u32) -> u64 {
+    let x = u64::from(half);
+    let x = (x | x << 16) & 0x0000_ffff_0000_ffff;
+    let x = (x | x << 8) & 0x00ff_00ff_00ff_00ff;
+    let nibbles = (x | x << 4) & 0x0f0f_0f0f_0f0f_0f0f;
+    // '0' + n, plus 39 more ('a' - '0' - 10) for the nibbles of 10 and above; no byte carries.
+    let letters = ((nibbles + 0x0606_0606_0606_0606) >> 4) & 0x0101_0101_0101_0101;
+    nibbles + 0x3030_3030_3030_3030 + letters * 0x27
 }
 
 /// The value of each lowercase hex digit; 16 for any other byte. A table lookup, not a
@@ -188,6 +201,16 @@ mod tests {
             &mut out,
         );
         out
+    }
+
+    #[test]
+    fn hex_digits_are_those_of_format() {
+        for value in [0, 9, 10, 15, 0xdead_beef, 0x0123_4567_89ab_cdef, u64::MAX] {
+            assert_eq!(hex_digits_of(value), *format!("{value:016x}").as_bytes());
+            let mut out = Vec::new();
+            push_hex(&mut out, value);
+            assert_eq!(out, format!("{value:x}").into_bytes());
+        }
     }
 
     #[test]

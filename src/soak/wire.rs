@@ -47,21 +47,25 @@ pub struct Echo {
 #[derive(Debug, Clone)]
 pub struct SoakCodec<D> {
     decoder: D,
+    burst: usize,
 }
 
 impl SoakCodec<ProstDecoder<EchoResponse>> {
-    pub fn replies() -> Self {
+    /// `burst`: the bytes a call sends or receives at a time, at most (buffer sizes).
+    pub fn replies(burst: usize) -> Self {
         Self {
-            decoder: ProstDecoder::new(codec::settings()),
+            decoder: ProstDecoder::new(codec::settings_for(burst)),
+            burst,
         }
     }
 }
 
 impl SoakCodec<EchoDecoder> {
     /// `prefix` is the reply text before the echoed message.
-    pub fn echoes(prefix: &'static str) -> Self {
+    pub fn echoes(prefix: &'static str, burst: usize) -> Self {
         Self {
-            decoder: EchoDecoder { prefix },
+            decoder: EchoDecoder { prefix, burst },
+            burst,
         }
     }
 }
@@ -77,7 +81,10 @@ where
     type Decoder = D;
 
     fn encoder(&mut self) -> StampEncoder {
-        StampEncoder::default()
+        StampEncoder {
+            text: Vec::new(),
+            burst: self.burst,
+        }
     }
 
     fn decoder(&mut self) -> D {
@@ -86,10 +93,11 @@ where
 }
 
 /// Writes EchoRequest{message: the stamp's text} as prost would: tag, length, bytes.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct StampEncoder {
     /// The text of the message being written, reused from one message to the next.
     text: Vec<u8>,
+    burst: usize,
 }
 
 /// `text` is scratch space for the message's text.
@@ -108,13 +116,14 @@ impl Encoder for StampEncoder {
     }
 
     fn buffer_settings(&self) -> BufferSettings {
-        codec::settings()
+        codec::settings_for(self.burst)
     }
 }
 
 #[derive(Debug, Clone)]
 pub struct EchoDecoder {
     prefix: &'static str,
+    burst: usize,
 }
 
 impl Decoder for EchoDecoder {
@@ -134,7 +143,7 @@ impl Decoder for EchoDecoder {
     }
 
     fn buffer_settings(&self) -> BufferSettings {
-        codec::settings()
+        codec::settings_for(self.burst)
     }
 }
 

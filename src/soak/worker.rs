@@ -239,10 +239,11 @@ async fn exchange(
         .await
         .map_err(|e| Status::unknown(format!("Service was not ready: {e}")))?;
     let path = PathAndQuery::from_static(pattern.path());
+    let burst = burst_bytes(&shared);
     match pattern {
         Pattern::ClientStream => {
             let reply = client
-                .client_streaming(request(&shared, outbound), path, SoakCodec::replies())
+                .client_streaming(request(&shared, outbound), path, SoakCodec::replies(burst))
                 .await?
                 .into_inner();
             let now = Instant::now();
@@ -266,7 +267,7 @@ async fn exchange(
             };
             let start = Instant::now();
             let replies = client
-                .server_streaming(request(&shared, first), path, SoakCodec::replies())
+                .server_streaming(request(&shared, first), path, SoakCodec::replies(burst))
                 .await?
                 .into_inner();
             server_stream_replies(rec, replies, &first.text(), start, tracker).await
@@ -281,7 +282,11 @@ async fn exchange(
                 _ => contract::ASYNC_PREFIX,
             };
             let replies = client
-                .streaming(request(&shared, outbound), path, SoakCodec::echoes(prefix))
+                .streaming(
+                    request(&shared, outbound),
+                    path,
+                    SoakCodec::echoes(prefix, burst),
+                )
                 .await?
                 .into_inner();
             bidi_replies(rec, replies, id, sent, window.as_deref(), tracker).await?;
@@ -290,6 +295,21 @@ async fn exchange(
             })
         }
     }
+}
+
+/// Protobuf and gRPC framing around a message's text, and the longest reply prefix.
+const WIRE_OVERHEAD: usize = 40;
+
+/// The bytes a stream sends, or gets back, in one burst: all its messages, or its in-flight
+/// window of them. Long-lived streams send at their own pace: 0, the codec's small default.
+fn burst_bytes(shared: &Shared) -> usize {
+    let StreamLength::Messages(messages) = shared.length else {
+        return 0;
+    };
+    let burst = shared
+        .in_flight
+        .map_or(messages, |window| window.min(messages));
+    (burst as usize).saturating_mul(shared.message_size + WIRE_OVERHEAD)
 }
 
 async fn bidi_replies(
