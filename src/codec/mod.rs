@@ -35,7 +35,12 @@ pub(crate) fn settings() -> BufferSettings {
 /// calls' shape): buffers that start big enough are never grown mid-call, each growth being
 /// a realloc and a copy.
 pub(crate) fn settings_for(burst: usize) -> BufferSettings {
-    BufferSettings::new(burst.clamp(BUFFER_SIZE, MAX_BURST_BUFFER), YIELD_THRESHOLD)
+    BufferSettings::new(starting_size(burst), YIELD_THRESHOLD)
+}
+
+/// The default at least, one HTTP/2 frame's worth at most.
+fn starting_size(burst: usize) -> usize {
+    burst.clamp(BUFFER_SIZE, MAX_BURST_BUFFER)
 }
 
 impl<T, U> Codec for EchoCodec<T, U>
@@ -54,5 +59,17 @@ where
 
     fn decoder(&mut self) -> Self::Decoder {
         ProstDecoder::new(settings())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_burst_sizes_buffers_within_the_default_and_one_frame() {
+        assert_eq!(starting_size(0), BUFFER_SIZE);
+        assert_eq!(starting_size(8_000), 8_000);
+        assert_eq!(starting_size(1 << 30), MAX_BURST_BUFFER);
     }
 }

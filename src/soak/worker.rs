@@ -239,7 +239,7 @@ async fn exchange(
         .await
         .map_err(|e| Status::unknown(format!("Service was not ready: {e}")))?;
     let path = PathAndQuery::from_static(pattern.path());
-    let burst = burst_bytes(&shared);
+    let burst = burst_bytes(shared.length, shared.in_flight, shared.message_size);
     match pattern {
         Pattern::ClientStream => {
             let reply = client
@@ -302,14 +302,12 @@ const WIRE_OVERHEAD: usize = 40;
 
 /// The bytes a stream sends, or gets back, in one burst: all its messages, or its in-flight
 /// window of them. Long-lived streams send at their own pace: 0, the codec's small default.
-fn burst_bytes(shared: &Shared) -> usize {
-    let StreamLength::Messages(messages) = shared.length else {
+fn burst_bytes(length: StreamLength, in_flight: Option<u32>, message_size: usize) -> usize {
+    let StreamLength::Messages(messages) = length else {
         return 0;
     };
-    let burst = shared
-        .in_flight
-        .map_or(messages, |window| window.min(messages));
-    (burst as usize).saturating_mul(shared.message_size + WIRE_OVERHEAD)
+    let burst = in_flight.map_or(messages, |window| window.min(messages));
+    (burst as usize).saturating_mul(message_size + WIRE_OVERHEAD)
 }
 
 async fn bidi_replies(
@@ -436,5 +434,33 @@ fn check_summary(
         rec.stats.record_latency(Duration::from_nanos(
             rec.now_ns(now).saturating_sub(last_sent_ns),
         ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::{burst_bytes, StreamLength, WIRE_OVERHEAD};
+
+    #[test]
+    fn a_call_s_buffers_fit_its_messages_or_its_window_and_long_streams_keep_the_default() {
+        let per_message = 64 + WIRE_OVERHEAD;
+        assert_eq!(
+            burst_bytes(StreamLength::Messages(100), None, 64),
+            100 * per_message
+        );
+        assert_eq!(
+            burst_bytes(StreamLength::Messages(100), Some(8), 64),
+            8 * per_message
+        );
+        assert_eq!(
+            burst_bytes(StreamLength::Messages(3), Some(8), 64),
+            3 * per_message
+        );
+        assert_eq!(
+            burst_bytes(StreamLength::Lasting(Duration::from_secs(60)), None, 64),
+            0
+        );
     }
 }
