@@ -481,15 +481,14 @@ fn an_empty_token_file_is_refused_at_start() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gzip_and_zstd_round_trip_and_plain_clients_still_work() {
-    use grpcstream::{cli::Compression, client::echo_client, proto::EchoRequest};
-    use tower::ServiceBuilder;
+    use grpcstream::{
+        cli::Compression,
+        client::{echo_client, layered},
+        proto::EchoRequest,
+    };
     let server = ServeProcess::start(&["--compression", "zstd"]);
     let channel = channel(&server).await;
-    let timed = || {
-        ServiceBuilder::new()
-            .layer(grpcstream::interceptor::TimingLayer::client("test"))
-            .service(channel.clone())
-    };
+    let timed = || layered(channel.clone(), "test");
     let big = "compressible ".repeat(1000);
     for compression in [Compression::Gzip, Compression::Zstd] {
         let mut client = echo_client(timed(), compression);

@@ -16,3 +16,4 @@ mod serve;
 mod soak;
 mod tls;
 mod util;
+mod wire;

@@ -30,7 +30,18 @@ pub fn put(parts: &[&[u8]], dst: &mut impl BufMut) {
 /// it: the last `message` wins, unknown fields are skipped, and every `message` must be
 /// UTF-8, not only the one that wins. Empty when absent. Errors are INTERNAL, as tonic
 /// reports prost's.
-pub fn read<'a>(mut body: &'a [u8], message_name: &str) -> Result<&'a [u8], Status> {
+pub fn read<'a>(body: &'a [u8], message_name: &str) -> Result<&'a [u8], Status> {
+    // The usual body, the one field and nothing else, costs a key byte and a length.
+    if let [MESSAGE_KEY, rest @ ..] = body {
+        let mut text = rest;
+        if decode_varint(&mut text).is_ok_and(|len| len == text.len() as u64) {
+            return utf8(text, message_name);
+        }
+    }
+    read_fields(body, message_name)
+}
+
+fn read_fields<'a>(mut body: &'a [u8], message_name: &str) -> Result<&'a [u8], Status> {
     let invalid = |e: prost::DecodeError| Status::internal(e.to_string());
     let mut text: &[u8] = &[];
     while body.has_remaining() {
@@ -50,14 +61,21 @@ pub fn read<'a>(mut body: &'a [u8], message_name: &str) -> Result<&'a [u8], Stat
                 ))
             })?;
         (text, body) = body.split_at(len);
-        // ASCII, the usual text, is much cheaper to confirm than UTF-8.
-        if !text.is_ascii() && std::str::from_utf8(text).is_err() {
-            return Err(Status::internal(format!(
-                "failed to decode Protobuf message: {message_name}.message: invalid string value: data is not UTF-8 encoded"
-            )));
-        }
+        utf8(text, message_name)?;
     }
     Ok(text)
+}
+
+/// `text` when it is UTF-8; prost's error otherwise.
+fn utf8<'a>(text: &'a [u8], message_name: &str) -> Result<&'a [u8], Status> {
+    // ASCII, the usual text, is much cheaper to confirm than UTF-8.
+    if text.is_ascii() || std::str::from_utf8(text).is_ok() {
+        Ok(text)
+    } else {
+        Err(Status::internal(format!(
+            "failed to decode Protobuf message: {message_name}.message: invalid string value: data is not UTF-8 encoded"
+        )))
+    }
 }
 
 #[cfg(test)]
@@ -95,6 +113,27 @@ mod tests {
         }
         assert_eq!(read(&body, "EchoRequest")?, b"wins");
         assert_eq!(read(&[], "EchoRequest")?, b"");
+        Ok(())
+    }
+
+    #[test]
+    fn a_lone_field_reads_as_prost_reads_it() -> Result<(), Status> {
+        let long = EchoRequest {
+            message: "x".repeat(300),
+        }
+        .encode_to_vec();
+        let field_then_unknown = [0x0a, 1, b'a', 0x10, 1];
+        // The length as an overlong varint: prost takes it.
+        let overlong = [0x0a, 0x81, 0x00, b'a'];
+        let empty = [0x0a, 0];
+        for body in [&long[..], &field_then_unknown, &overlong, &empty] {
+            let prost = EchoRequest::decode(body).map_err(|e| Status::internal(e.to_string()))?;
+            assert_eq!(
+                read(body, "EchoRequest")?,
+                prost.message.as_bytes(),
+                "{body:?}"
+            );
+        }
         Ok(())
     }
 

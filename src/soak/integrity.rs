@@ -31,20 +31,32 @@ const LETTERS: &str = concat!(
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
+/// Longest header: the checksum field, then three fields of at most 16 digits and a dot.
+const HEADER_MAX: usize = SUM_FIELD + 3 * 17;
+
 /// Writes the message for `stamp` (`sum.stream.seq.time.payload`, the checksum covering all
 /// after its own field), padded to `size` bytes (never shorter than its header): ASCII, so
 /// valid UTF-8. This runs for every message a soak sends, so it formats bytes by hand.
 pub fn encode(stamp: Stamp, size: usize, out: &mut Vec<u8>) {
-    out.clear();
-    out.extend_from_slice(b"00000000.");
+    let mut header = [0u8; HEADER_MAX];
+    header[..SUM_FIELD].copy_from_slice(b"00000000.");
+    let mut len = SUM_FIELD;
     for value in [stamp.stream, stamp.seq, stamp.sent_ns] {
-        push_hex(out, value);
-        out.push(b'.');
+        let (text, digits) = leading_hex(value);
+        // All 16 bytes are stored: one fixed-size store instead of a copy of variable length
+        // (a call to memcpy). The next field overwrites what follows the digits.
+        header[len..len + 16].copy_from_slice(&text);
+        len += digits;
+        header[len] = b'.';
+        len += 1;
     }
+    out.clear();
+    out.reserve(len.max(size));
+    out.extend_from_slice(&header[..len]);
     // The payload depends on the sequence number, so a payload swapped between messages
     // fails the checksum as surely as a flipped byte.
     let mut offset = (stamp.seq % 26) as usize;
-    let mut left = size.saturating_sub(out.len());
+    let mut left = size.saturating_sub(len);
     while left > 0 {
         let take = left.min(LETTERS.len() - offset);
         out.extend_from_slice(&LETTERS.as_bytes()[offset..offset + take]);
@@ -52,7 +64,7 @@ pub fn encode(stamp: Stamp, size: usize, out: &mut Vec<u8>) {
         offset = 0;
     }
     let digest = checksum(&out[SUM_FIELD..]);
-    out[..8].copy_from_slice(&hex_digits_of(u64::from(digest))[8..]);
+    out[..8].copy_from_slice(&ascii_nibbles(digest).to_be_bytes());
 }
 
 /// xxh3 cut to 32 bits: for messages of tens of bytes it costs a third of a CRC-32, which
@@ -75,8 +87,16 @@ fn hex_digits(value: u64) -> usize {
     ((64 - value.leading_zeros() as usize).max(1)).div_ceil(4)
 }
 
-fn push_hex(out: &mut Vec<u8>, value: u64) {
-    out.extend_from_slice(&hex_digits_of(value)[16 - hex_digits(value)..]);
+/// `value` in hex without leading zeros, its digits first in 16 bytes, and how many there are.
+fn leading_hex(value: u64) -> ([u8; 16], usize) {
+    let digits = hex_digits(value);
+    if digits > 8 {
+        return (hex_digits_of(value << (64 - 4 * digits)), digits);
+    }
+    // Stream ids and sequence numbers: half the work.
+    let mut text = [0u8; 16];
+    text[..8].copy_from_slice(&ascii_nibbles((value as u32) << (32 - 4 * digits)).to_be_bytes());
+    (text, digits)
 }
 
 /// `value` as 16 lowercase hex digits, leading zeros included: eight digits at a time in one
@@ -115,24 +135,27 @@ const HEX_VALUE: [u8; 256] = {
 /// returns the value and the rest after the dot.
 fn take_hex(bytes: &[u8]) -> Option<(u64, &[u8])> {
     let mut value: u64 = 0;
-    for (i, &b) in bytes.iter().enumerate().take(17) {
+    for (i, &b) in bytes.iter().enumerate() {
         let digit = HEX_VALUE[usize::from(b)];
-        if digit < 16 && i < 16 {
-            value = value << 4 | u64::from(digit);
-        } else {
+        if digit == 16 {
             return (b == b'.' && i > 0).then(|| (value, &bytes[i + 1..]));
         }
+        if i == 16 {
+            return None;
+        }
+        value = value << 4 | u64::from(digit);
     }
     None
 }
 
 /// Decodes and verifies a message; `None` when it is not one of ours, unchanged.
 pub fn decode(bytes: &[u8]) -> Option<Stamp> {
-    let (sum, rest) = take_hex(bytes.get(..SUM_FIELD)?)?;
-    if !rest.is_empty() || sum != u64::from(checksum(&bytes[SUM_FIELD..])) {
+    let (sum, fields) = bytes.split_at_checked(SUM_FIELD)?;
+    // The checksum field is compared as text, not parsed: the digits `encode` would write.
+    if sum[..8] != ascii_nibbles(checksum(fields)).to_be_bytes() || sum[8] != b'.' {
         return None;
     }
-    let (stream, rest) = take_hex(&bytes[SUM_FIELD..])?;
+    let (stream, rest) = take_hex(fields)?;
     let (seq, rest) = take_hex(rest)?;
     let (sent_ns, _payload) = take_hex(rest)?;
     Some(Stamp {
@@ -207,9 +230,8 @@ mod tests {
     fn hex_digits_are_those_of_format() {
         for value in [0, 9, 10, 15, 0xdead_beef, 0x0123_4567_89ab_cdef, u64::MAX] {
             assert_eq!(hex_digits_of(value), *format!("{value:016x}").as_bytes());
-            let mut out = Vec::new();
-            push_hex(&mut out, value);
-            assert_eq!(out, format!("{value:x}").into_bytes());
+            let (text, digits) = leading_hex(value);
+            assert_eq!(text[..digits], *format!("{value:x}").as_bytes());
         }
     }
 

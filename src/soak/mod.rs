@@ -8,6 +8,7 @@ mod progress;
 mod recorder;
 pub mod report;
 pub mod stats;
+mod stop;
 mod usage;
 pub mod wire;
 mod worker;
@@ -73,7 +74,7 @@ fn verdict(report: &Report, gates: &Gates) -> ExitCode {
 
 /// Runs the soak and returns its report.
 pub async fn soak(config: &SoakConfig, shutdown: CancellationToken) -> anyhow::Result<Report> {
-    let stop = CancellationToken::new();
+    let stop = Arc::new(stop::Stop::default());
     let abort = CancellationToken::new();
     let embedded_stop = CancellationToken::new();
     let (target, server_stream_count, embedded) = match &config.target {

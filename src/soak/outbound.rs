@@ -16,10 +16,11 @@ use std::{
 use quanta::Instant;
 use tokio::sync::Semaphore;
 use tokio_stream::Stream;
-use tokio_util::sync::{CancellationToken, PollSemaphore};
+use tokio_util::sync::PollSemaphore;
 
 use super::{
     integrity::{self, Stamp},
+    stop::Stop,
     wire::Stamped,
     worker::Shared,
 };
@@ -34,7 +35,7 @@ pub struct Outbound {
     until: Option<Instant>,
     size: usize,
     epoch: Instant,
-    stop: CancellationToken,
+    stop: Arc<Stop>,
     measure_from: Instant,
     sent: Arc<Sent>,
     pace: Option<Pace>,
@@ -48,6 +49,22 @@ pub struct Sent {
     pub total: AtomicU64,
     pub measured: AtomicU64,
     pub measured_bytes: AtomicU64,
+}
+
+impl Sent {
+    /// Counts one message, and its bytes when it was sent after the warm-up. The stream's
+    /// one `Outbound` is the only writer: a load and a store, not a locked
+    /// read-modify-write, three times per message.
+    fn count(&self, measured_bytes: Option<u64>) {
+        let add = |counter: &AtomicU64, n: u64| {
+            counter.store(counter.load(Ordering::Relaxed) + n, Ordering::Relaxed);
+        };
+        add(&self.total, 1);
+        if let Some(bytes) = measured_bytes {
+            add(&self.measured, 1);
+            add(&self.measured_bytes, bytes);
+        }
+    }
 }
 
 /// `--in-flight`: one permit per message awaiting its echo; the reply reader returns them.
@@ -119,14 +136,9 @@ impl Outbound {
         };
         self.next_seq += 1;
         // Counted before it leaves, so its echo can never arrive "before" it was sent.
-        self.sent.total.fetch_add(1, Ordering::Relaxed);
-        if sent_at >= self.measure_from {
-            self.sent.measured.fetch_add(1, Ordering::Relaxed);
-            self.sent.measured_bytes.fetch_add(
-                integrity::encoded_len(stamp, self.size) as u64,
-                Ordering::Relaxed,
-            );
-        }
+        self.sent.count(
+            (sent_at >= self.measure_from).then(|| integrity::encoded_len(stamp, self.size) as u64),
+        );
         // Written into the send buffer by the codec (wire.rs), with no String of its own.
         Some(Stamped {
             stamp,

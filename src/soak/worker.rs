@@ -23,6 +23,7 @@ use super::{
     integrity::{self, Tracker},
     outbound::{Outbound, Sent},
     recorder::{Local, Shards},
+    stop::Stop,
     wire::{Echo, SoakCodec},
 };
 use crate::{
@@ -55,7 +56,7 @@ pub struct Shared {
     /// Nothing before this (the warm-up) is recorded.
     pub measure_from: Instant,
     /// No new streams or messages after this; streams in flight finish.
-    pub stop: CancellationToken,
+    pub stop: Arc<Stop>,
     /// Streams still in flight after the drain period are dropped.
     pub abort: CancellationToken,
     /// Measured streams still to start, when the run is bounded by a stream count.

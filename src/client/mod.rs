@@ -2,6 +2,8 @@
 //! our own TCP connector (which counts connections, so reconnects can be reported), wrapped
 //! in the timing layer so each RPC gets its log line.
 
+mod end;
+
 use std::{
     io,
     sync::{
@@ -17,7 +19,7 @@ use tonic::{
     client::Grpc,
     transport::{Channel, Endpoint},
 };
-use tower::{ServiceBuilder, ServiceExt};
+use tower::{util::MapRequest, ServiceBuilder, ServiceExt};
 use tracing::warn;
 
 use tonic::codec::CompressionEncoding;
@@ -30,7 +32,7 @@ use crate::{
     tls::{self, TlsConnector},
 };
 
-pub type EchoClient = EchoServiceClient<Timing<Channel>>;
+pub type EchoClient = EchoServiceClient<TimedChannel>;
 
 /// A client of any method, called with a codec of the caller's choice.
 pub type EchoGrpc = Grpc<TimedChannel>;
@@ -42,7 +44,9 @@ pub struct Clients {
 }
 
 /// A timed channel to the target.
-pub type TimedChannel = Timing<Channel>;
+pub type TimedChannel = Timing<MapRequest<Channel, fn(Request) -> Request>>;
+
+type Request = http::Request<tonic::body::Body>;
 
 /// `n` clients of any method (soak calls with codecs of its own), each with its own HTTP/2
 /// connection.
@@ -132,12 +136,19 @@ pub fn channels(
                     },
                 )),
             };
-            ServiceBuilder::new()
-                .layer(TimingLayer::client(target.authority()))
-                .service(channel)
+            layered(channel, target.authority())
         })
         .collect();
     Ok((channels, connects))
+}
+
+/// What every client RPC goes through: the timing layer (its log line), then requests that
+/// end on their last DATA frame (end.rs).
+pub fn layered(channel: Channel, target: &str) -> TimedChannel {
+    ServiceBuilder::new()
+        .layer(TimingLayer::client(target))
+        .map_request(end::end_aware as fn(_) -> _)
+        .service(channel)
 }
 
 /// tonic's name for a compression choice; `None` sends uncompressed.
