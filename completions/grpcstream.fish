@@ -27,7 +27,7 @@ end
 complete -c grpcstream -n "__fish_grpcstream_needs_command" -l config -d 'Read settings from this TOML file (flags > environment > file > defaults)' -r -F
 complete -c grpcstream -n "__fish_grpcstream_needs_command" -l log-format -d 'Log line format, on stderr' -r -f -a "text\t''
 json\t''"
-complete -c grpcstream -n "__fish_grpcstream_needs_command" -l workers -d 'Runtime worker threads [default: one per CPU core]' -r
+complete -c grpcstream -n "__fish_grpcstream_needs_command" -l workers -d 'Runtime worker threads [default: one per CPU core]; with one, everything runs on one thread' -r
 complete -c grpcstream -n "__fish_grpcstream_needs_command" -s v -l verbose -d 'Log at debug level, including every message\'s content'
 complete -c grpcstream -n "__fish_grpcstream_needs_command" -s h -l help -d 'Print help'
 complete -c grpcstream -n "__fish_grpcstream_needs_command" -s V -l version -d 'Print version'
@@ -65,7 +65,7 @@ complete -c grpcstream -n "__fish_grpcstream_using_subcommand serve" -l metrics-
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand serve" -l config -d 'Read settings from this TOML file (flags > environment > file > defaults)' -r -F
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand serve" -l log-format -d 'Log line format, on stderr' -r -f -a "text\t''
 json\t''"
-complete -c grpcstream -n "__fish_grpcstream_using_subcommand serve" -l workers -d 'Runtime worker threads [default: one per CPU core]' -r
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand serve" -l workers -d 'Runtime worker threads [default: one per CPU core]; with one, everything runs on one thread' -r
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand serve" -l no-reflection -d 'Do not serve gRPC server reflection (grpcurl list/describe)'
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand serve" -s v -l verbose -d 'Log at debug level, including every message\'s content'
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand serve" -s h -l help -d 'Print help'
@@ -94,7 +94,7 @@ complete -c grpcstream -n "__fish_grpcstream_using_subcommand probe" -l tls-serv
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand probe" -l config -d 'Read settings from this TOML file (flags > environment > file > defaults)' -r -F
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand probe" -l log-format -d 'Log line format, on stderr' -r -f -a "text\t''
 json\t''"
-complete -c grpcstream -n "__fish_grpcstream_using_subcommand probe" -l workers -d 'Runtime worker threads [default: one per CPU core]' -r
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand probe" -l workers -d 'Runtime worker threads [default: one per CPU core]; with one, everything runs on one thread' -r
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand probe" -l once -d 'Probe once and exit; without it, probe repeatedly until Ctrl+C, then print a summary'
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand probe" -l insecure-skip-verify -d 'Accept any server certificate. Only for test servers: anyone in the path can read and change the traffic'
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand probe" -s v -l verbose -d 'Log at debug level, including every message\'s content'
@@ -136,7 +136,7 @@ complete -c grpcstream -n "__fish_grpcstream_using_subcommand soak; and not __fi
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand soak; and not __fish_seen_subcommand_from merge help" -l config -d 'Read settings from this TOML file (flags > environment > file > defaults)' -r -F
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand soak; and not __fish_seen_subcommand_from merge help" -l log-format -d 'Log line format, on stderr' -r -f -a "text\t''
 json\t''"
-complete -c grpcstream -n "__fish_grpcstream_using_subcommand soak; and not __fish_seen_subcommand_from merge help" -l workers -d 'Runtime worker threads [default: one per CPU core]' -r
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand soak; and not __fish_seen_subcommand_from merge help" -l workers -d 'Runtime worker threads [default: one per CPU core]; with one, everything runs on one thread' -r
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand soak; and not __fish_seen_subcommand_from merge help" -l insecure-skip-verify -d 'Accept any server certificate. Only for test servers: anyone in the path can read and change the traffic'
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand soak; and not __fish_seen_subcommand_from merge help" -s v -l verbose -d 'Log at debug level, including every message\'s content'
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand soak; and not __fish_seen_subcommand_from merge help" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -147,7 +147,7 @@ complete -c grpcstream -n "__fish_grpcstream_using_subcommand soak; and __fish_s
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand soak; and __fish_seen_subcommand_from merge" -l config -d 'Read settings from this TOML file (flags > environment > file > defaults)' -r -F
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand soak; and __fish_seen_subcommand_from merge" -l log-format -d 'Log line format, on stderr' -r -f -a "text\t''
 json\t''"
-complete -c grpcstream -n "__fish_grpcstream_using_subcommand soak; and __fish_seen_subcommand_from merge" -l workers -d 'Runtime worker threads [default: one per CPU core]' -r
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand soak; and __fish_seen_subcommand_from merge" -l workers -d 'Runtime worker threads [default: one per CPU core]; with one, everything runs on one thread' -r
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand soak; and __fish_seen_subcommand_from merge" -s v -l verbose -d 'Log at debug level, including every message\'s content'
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand soak; and __fish_seen_subcommand_from merge" -s h -l help -d 'Print help'
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand soak; and __fish_seen_subcommand_from merge" -s V -l version -d 'Print version'
@@ -156,14 +156,14 @@ complete -c grpcstream -n "__fish_grpcstream_using_subcommand soak; and __fish_s
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand completions" -l config -d 'Read settings from this TOML file (flags > environment > file > defaults)' -r -F
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand completions" -l log-format -d 'Log line format, on stderr' -r -f -a "text\t''
 json\t''"
-complete -c grpcstream -n "__fish_grpcstream_using_subcommand completions" -l workers -d 'Runtime worker threads [default: one per CPU core]' -r
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand completions" -l workers -d 'Runtime worker threads [default: one per CPU core]; with one, everything runs on one thread' -r
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand completions" -s v -l verbose -d 'Log at debug level, including every message\'s content'
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand completions" -s V -l version -d 'Print version'
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand man" -l config -d 'Read settings from this TOML file (flags > environment > file > defaults)' -r -F
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand man" -l log-format -d 'Log line format, on stderr' -r -f -a "text\t''
 json\t''"
-complete -c grpcstream -n "__fish_grpcstream_using_subcommand man" -l workers -d 'Runtime worker threads [default: one per CPU core]' -r
+complete -c grpcstream -n "__fish_grpcstream_using_subcommand man" -l workers -d 'Runtime worker threads [default: one per CPU core]; with one, everything runs on one thread' -r
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand man" -s v -l verbose -d 'Log at debug level, including every message\'s content'
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand man" -s h -l help -d 'Print help'
 complete -c grpcstream -n "__fish_grpcstream_using_subcommand man" -s V -l version -d 'Print version'

@@ -38,7 +38,7 @@ pub struct Cli {
     #[arg(long, short, global = true)]
     pub verbose: bool,
 
-    /// Runtime worker threads [default: one per CPU core].
+    /// Runtime worker threads [default: one per CPU core]; with one, everything runs on one thread.
     #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub workers: Option<u16>,
 

@@ -351,3 +351,47 @@ fn the_go_servers_summary_form_is_accepted() {
     );
     assert_eq!(code, Some(0), "{}", out.transcript());
 }
+
+/// One worker (or one core) runs everything on the main thread: all three still work.
+#[test]
+fn one_worker_serves_probes_and_soaks_every_pattern() {
+    let server = ServeProcess::start(&[
+        "--workers",
+        "1",
+        "--server-stream-interval",
+        "10ms",
+        "--async-delay",
+        "20ms",
+    ]);
+    let addr = server.addr.to_string();
+    let (code, mut out) = run_bounded(
+        &probe_args("all", &addr, &["--workers", "1"]),
+        Duration::from_secs(60),
+    );
+    assert_eq!(code, Some(0), "{}", out.transcript());
+    assert_eq!(
+        out.stdout.iter().filter(|l| l.starts_with("PASS ")).count(),
+        4,
+        "{:?}",
+        out.stdout
+    );
+    let (code, mut out) = run_bounded(
+        &[
+            "soak",
+            "--server",
+            &addr,
+            "--workers",
+            "1",
+            "--pattern",
+            "mix",
+            "--streams",
+            "40",
+            "--messages-per-stream",
+            "5",
+            "--warmup",
+            "0s",
+        ],
+        Duration::from_secs(60),
+    );
+    assert_eq!(code, Some(0), "{}", out.transcript());
+}
