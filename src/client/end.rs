@@ -72,7 +72,15 @@ where
     }
 
     fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
+        let mut hint = self.inner.size_hint();
+        if let Some(Some(Ok(frame))) = &self.peeked {
+            let held = frame.data_ref().map_or(0, |data| data.len() as u64);
+            hint.set_lower(hint.lower() + held);
+            if let Some(upper) = hint.upper() {
+                hint.set_upper(upper + held);
+            }
+        }
+        hint
     }
 }
 
@@ -99,6 +107,14 @@ mod tests {
         assert_eq!(text(body.frame().await).as_deref(), Some(&b"b"[..]));
         assert!(body.is_end_stream(), "nothing follows");
         assert!(body.frame().await.is_none());
+    }
+
+    #[tokio::test]
+    async fn the_size_hint_counts_a_frame_held_back() {
+        let frames = tokio_stream::iter([data("ab"), data("cde")]);
+        let mut body = EndAware::new(StreamBody::new(frames));
+        let _ = body.frame().await;
+        assert_eq!(body.size_hint().lower(), 3, "\"cde\" is held back");
     }
 
     #[tokio::test]
