@@ -69,13 +69,26 @@ fn read_fields<'a>(mut body: &'a [u8], message_name: &str) -> Result<&'a [u8], S
 /// `text` when it is UTF-8; prost's error otherwise.
 fn utf8<'a>(text: &'a [u8], message_name: &str) -> Result<&'a [u8], Status> {
     // ASCII, the usual text, is much cheaper to confirm than UTF-8.
-    if text.is_ascii() || std::str::from_utf8(text).is_ok() {
+    if is_ascii(text) || std::str::from_utf8(text).is_ok() {
         Ok(text)
     } else {
         Err(Status::internal(format!(
             "failed to decode Protobuf message: {message_name}.message: invalid string value: data is not UTF-8 encoded"
         )))
     }
+}
+
+/// `text.is_ascii()`, 16 bytes at a time with the tail read as the last 16 bytes: for the
+/// tens of bytes of a usual message, 32 instructions where std's takes 95 (callgrind, 75 bytes).
+fn is_ascii(text: &[u8]) -> bool {
+    let Some(tail) = text.len().checked_sub(16) else {
+        return text.is_ascii();
+    };
+    let word = |bytes: &[u8]| u128::from_ne_bytes(bytes.try_into().unwrap_or([0x80; 16]));
+    let high_bits = text
+        .chunks_exact(16)
+        .fold(word(&text[tail..]), |acc, chunk| acc | word(chunk));
+    high_bits & u128::from_ne_bytes([0x80; 16]) == 0
 }
 
 #[cfg(test)]
@@ -114,6 +127,19 @@ mod tests {
         assert_eq!(read(&body, "EchoRequest")?, b"wins");
         assert_eq!(read(&[], "EchoRequest")?, b"");
         Ok(())
+    }
+
+    #[test]
+    fn is_ascii_agrees_with_std_at_every_length_and_position() {
+        for len in 0..100 {
+            let mut text = vec![b'a'; len];
+            assert!(is_ascii(&text), "{len} bytes");
+            for at in 0..len {
+                text[at] = 0xc3;
+                assert!(!is_ascii(&text), "byte {at} of {len}");
+                text[at] = b'a';
+            }
+        }
     }
 
     #[test]
