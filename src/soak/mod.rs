@@ -2,6 +2,7 @@
 //! or an embedded server, collects their measurements, stops on duration, stream count or
 //! signal, and reports with pass/fail gates. `soak merge` combines reports.
 
+mod arrival;
 pub mod integrity;
 mod outbound;
 mod progress;

@@ -20,6 +20,7 @@ use tokio_util::sync::CancellationToken;
 use tonic::{metadata::MetadataMap, Request, Status, Streaming};
 
 use super::{
+    arrival::ArrivalClock,
     integrity::{self, Tracker},
     outbound::{Outbound, Sent},
     recorder::{Local, Shards},
@@ -319,8 +320,10 @@ async fn bidi_replies(
     window: Option<&Semaphore>,
     tracker: &mut Tracker,
 ) -> Result<(), Status> {
-    while let Some(reply) = replies.message().await? {
-        let now = Instant::now();
+    let mut clock = ArrivalClock::new();
+    loop {
+        let (next, now) = clock.timed(replies.message()).await;
+        let Some(reply) = next? else { break };
         // Integrity is followed over the whole stream, the measurements only after the warm-up.
         let measured = rec.received(now, reply.len);
         match reply.stamp {
