@@ -17,6 +17,7 @@ pub mod proto;
 pub mod runtime;
 pub mod serve;
 pub mod soak;
+pub mod stop;
 pub mod tls;
 
 use std::process::ExitCode;

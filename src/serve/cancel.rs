@@ -4,10 +4,6 @@
 use std::{
     future::Future,
     pin::Pin,
-    sync::{
-        atomic::{AtomicBool, Ordering},
-        Arc,
-    },
     task::{Context, Poll, Waker},
     time::Duration,
 };
@@ -15,33 +11,10 @@ use std::{
 use pin_project_lite::pin_project;
 use tokio::time::Sleep;
 use tokio_stream::Stream;
-use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
+use tokio_util::sync::WaitForCancellationFutureOwned;
 use tonic::Status;
 
-/// The order to end every RPC still running, given when the shutdown grace period is over.
-/// Reply streams check it before each message: a flag makes that one atomic load, where
-/// polling the token's future costs two lock round trips.
-#[derive(Debug, Clone, Default)]
-pub struct Stop {
-    given: Arc<AtomicBool>,
-    token: CancellationToken,
-}
-
-impl Stop {
-    pub fn give(&self) {
-        // The flag first: the token's wake-ups must find it set.
-        self.given.store(true, Ordering::Release);
-        self.token.cancel();
-    }
-
-    pub fn is_given(&self) -> bool {
-        self.given.load(Ordering::Acquire)
-    }
-
-    pub async fn given(&self) {
-        self.token.cancelled().await
-    }
-}
+use crate::stop::Stop;
 
 pub fn shutting_down() -> Status {
     Status::unavailable(
@@ -76,7 +49,7 @@ impl<S> UntilCancelled<S> {
     pub fn new(inner: S, stop: Stop, max_duration: Option<Duration>) -> Self {
         Self {
             inner,
-            stopped: stop.token.clone().cancelled_owned(),
+            stopped: stop.given_owned(),
             stop,
             deadline: max_duration.map(|limit| (Box::pin(tokio::time::sleep(limit)), limit)),
             registered: None,

@@ -9,15 +9,17 @@ use tonic::{Request, Response, Status, Streaming};
 use tracing::debug;
 
 use super::{
-    cancel::{Stop, UntilCancelled},
+    cancel::UntilCancelled,
     controls::Controls,
     wire::{Reply, Text},
 };
-use crate::{config::EchoConfig, contract, proto::serving::echo_service_server::EchoService};
+use crate::{
+    config::EchoConfig, contract, proto::serving::echo_service_server::EchoService, stop::Stop,
+};
 
 type ReplyStream = Pin<Box<dyn Stream<Item = Result<Reply, Status>> + Send>>;
 
-/// The echo service. `stop` is cancelled when the shutdown grace period is over: every
+/// The echo service. `stop` is given when the shutdown grace period is over: every
 /// RPC still running then ends with UNAVAILABLE instead of being cut off mid-stream.
 #[derive(Debug, Clone)]
 pub struct Echo {

@@ -15,7 +15,7 @@ mod protocol;
 mod refusal;
 pub mod wire;
 
-pub use cancel::Stop;
+pub use crate::stop::Stop;
 
 use std::{io, net::SocketAddr, time::Duration};
 
@@ -86,7 +86,7 @@ pub async fn serve(
         timing.clone(),
         helpers_stop.clone(),
     ));
-    let stop = cancel::Stop::default();
+    let stop = Stop::default();
     let service = echo::Echo::new(config.echo.clone(), max, stop.clone())
         .with_max_duration(config.limits.max_rpc_duration);
     let mut echo = EchoServiceServer::new(service)

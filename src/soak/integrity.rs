@@ -228,7 +228,16 @@ mod tests {
 
     #[test]
     fn hex_digits_are_those_of_format() {
-        for value in [0, 9, 10, 15, 0xdead_beef, 0x0123_4567_89ab_cdef, u64::MAX] {
+        for value in [
+            0,
+            9,
+            10,
+            15,
+            0xdead_beef,
+            0x1_0000_0000,
+            0x0123_4567_89ab_cdef,
+            u64::MAX,
+        ] {
             assert_eq!(hex_digits_of(value), *format!("{value:016x}").as_bytes());
             let (text, digits) = leading_hex(value);
             assert_eq!(text[..digits], *format!("{value:x}").as_bytes());

@@ -9,7 +9,6 @@ mod progress;
 mod recorder;
 pub mod report;
 pub mod stats;
-mod stop;
 mod usage;
 pub mod wire;
 mod worker;
@@ -75,7 +74,7 @@ fn verdict(report: &Report, gates: &Gates) -> ExitCode {
 
 /// Runs the soak and returns its report.
 pub async fn soak(config: &SoakConfig, shutdown: CancellationToken) -> anyhow::Result<Report> {
-    let stop = Arc::new(stop::Stop::default());
+    let stop = crate::stop::Stop::default();
     let abort = CancellationToken::new();
     let embedded_stop = CancellationToken::new();
     let (target, server_stream_count, embedded) = match &config.target {
@@ -144,7 +143,7 @@ pub async fn soak(config: &SoakConfig, shutdown: CancellationToken) -> anyhow::R
         _ = async { tokio::time::sleep_until((measure_from + planned.unwrap_or(Duration::MAX / 4)).into()).await } => StopReason::Duration,
         _ = async { while workers.join_next().await.is_some() {} } => StopReason::StreamCount,
     };
-    stop.cancel();
+    stop.give();
     // Streams in flight half-close and get their last echoes; past the drain period, drop them.
     if tokio::time::timeout(DRAIN, async {
         while workers.join_next().await.is_some() {}

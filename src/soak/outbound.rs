@@ -20,11 +20,10 @@ use tokio_util::sync::PollSemaphore;
 
 use super::{
     integrity::{self, Stamp},
-    stop::Stop,
     wire::Stamped,
     worker::Shared,
 };
-use crate::config::StreamLength;
+use crate::{config::StreamLength, stop::Stop};
 
 /// The request stream: stamped messages, produced when tonic asks for the next one (so
 /// HTTP/2 flow control paces a closed-loop stream), or at their scheduled times.
@@ -35,7 +34,7 @@ pub struct Outbound {
     until: Option<Instant>,
     size: usize,
     epoch: Instant,
-    stop: Arc<Stop>,
+    stop: Stop,
     measure_from: Instant,
     sent: Arc<Sent>,
     pace: Option<Pace>,
@@ -125,7 +124,7 @@ impl Outbound {
     pub fn next_message(&mut self, sent_at: Instant) -> Option<Stamped> {
         let done = self.limit.is_some_and(|limit| self.next_seq >= limit)
             || self.until.is_some_and(|until| Instant::now() >= until)
-            || self.stop.is_cancelled();
+            || self.stop.is_given();
         if done {
             return None;
         }
@@ -177,7 +176,7 @@ impl Outbound {
         };
         if pace.sleep.as_mut().poll(cx).is_pending() {
             // Waiting for the slot: a stop must still end the stream promptly.
-            let stopped = std::pin::pin!(this.stop.cancelled()).poll(cx).is_ready();
+            let stopped = std::pin::pin!(this.stop.given()).poll(cx).is_ready();
             return if stopped {
                 Poll::Ready(None)
             } else {

@@ -24,7 +24,6 @@ use super::{
     integrity::{self, Tracker},
     outbound::{Outbound, Sent},
     recorder::{Local, Shards},
-    stop::Stop,
     wire::{Echo, SoakCodec},
 };
 use crate::{
@@ -33,6 +32,7 @@ use crate::{
     contract::{self, Pattern},
     interceptor::code_name,
     proto::EchoResponse,
+    stop::Stop,
 };
 
 /// How often a worker hands its measurements to the collector.
@@ -57,7 +57,7 @@ pub struct Shared {
     /// Nothing before this (the warm-up) is recorded.
     pub measure_from: Instant,
     /// No new streams or messages after this; streams in flight finish.
-    pub stop: Arc<Stop>,
+    pub stop: Stop,
     /// Streams still in flight after the drain period are dropped.
     pub abort: CancellationToken,
     /// Measured streams still to start, when the run is bounded by a stream count.
@@ -71,7 +71,7 @@ pub struct Shared {
 
 impl Shared {
     fn claim_stream(&self) -> bool {
-        if self.stop.is_cancelled() {
+        if self.stop.is_given() {
             return false;
         }
         match &self.streams_left {
@@ -120,7 +120,7 @@ pub async fn run(shared: Arc<Shared>) {
         // A server-stream call sends one message: --rate paces the calls themselves.
         if let (Pattern::ServerStream, Some(rate)) = (pattern, shared.stream_rate) {
             tokio::select! {
-                _ = shared.stop.cancelled() => break,
+                _ = shared.stop.given() => break,
                 _ = tokio::time::sleep_until(next_call.into()) => {}
             }
             next_call += Duration::from_secs_f64(1.0 / rate);
