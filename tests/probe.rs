@@ -18,6 +18,17 @@ fn probe_args<'a>(pattern: &'a str, server: &'a str, extra: &[&'a str]) -> Vec<&
     args
 }
 
+/// `probe all` exited 0 with a PASS line for each of the four patterns.
+fn all_four_pass((code, mut out): (Option<i32>, Process)) {
+    assert_eq!(code, Some(0), "{}", out.transcript());
+    assert_eq!(
+        out.stdout.iter().filter(|l| l.starts_with("PASS ")).count(),
+        4,
+        "{:?}",
+        out.stdout
+    );
+}
+
 fn json_lines(lines: &[String]) -> Vec<serde_json::Value> {
     lines
         .iter()
@@ -140,14 +151,10 @@ fn all_passes_against_an_independent_python_server() {
         "20",
     ]);
     let addr = server.addr.to_string();
-    let (code, mut out) = run_bounded(&probe_args("all", &addr, &[]), Duration::from_secs(60));
-    assert_eq!(code, Some(0), "{}", out.transcript());
-    assert_eq!(
-        out.stdout.iter().filter(|l| l.starts_with("PASS ")).count(),
-        4,
-        "{:?}",
-        out.stdout
-    );
+    all_four_pass(run_bounded(
+        &probe_args("all", &addr, &[]),
+        Duration::from_secs(60),
+    ));
 }
 
 #[test]
@@ -364,17 +371,10 @@ fn one_worker_serves_probes_and_soaks_every_pattern() {
         "20ms",
     ]);
     let addr = server.addr.to_string();
-    let (code, mut out) = run_bounded(
+    all_four_pass(run_bounded(
         &probe_args("all", &addr, &["--workers", "1"]),
         Duration::from_secs(60),
-    );
-    assert_eq!(code, Some(0), "{}", out.transcript());
-    assert_eq!(
-        out.stdout.iter().filter(|l| l.starts_with("PASS ")).count(),
-        4,
-        "{:?}",
-        out.stdout
-    );
+    ));
     let (code, mut out) = run_bounded(
         &[
             "soak",

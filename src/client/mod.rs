@@ -1,6 +1,7 @@
 //! The client side every subcommand shares: lazily connecting channels to the target over
 //! our own TCP connector (which counts connections, so reconnects can be reported), wrapped
-//! in the timing layer so each RPC gets its log line.
+//! in the timing layer so each RPC gets its log line, with request bodies that end on their
+//! last DATA frame (end.rs).
 
 mod end;
 
