@@ -408,6 +408,58 @@ fn sigint_stops_early_and_still_reports() {
     );
 }
 
+/// Client-stream and bidi replies are read straight from the response's DATA frames
+/// (soak/replies.rs), or through tonic when the server compresses them: both must count and
+/// check every reply.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replies_are_checked_compressed_or_cut_across_frames() {
+    let plain = ServeProcess::start(&["--async-delay", "0s"]);
+    // It compresses its replies when the client accepts zstd, as soak does.
+    let compressing = ServeProcess::start(&["--async-delay", "0s", "--compression", "zstd"]);
+    let (plain, compressing) = (plain.addr.to_string(), compressing.addr.to_string());
+    // 40 KB messages: every echo, and every summary, spans HTTP/2 frames (16 KiB at most).
+    let big = ["--message-size", "40KB"];
+    let runs: [(&str, &str, &[&str]); 6] = [
+        (&plain, "bidi-sync", &big),
+        (&plain, "client-stream", &big),
+        (&plain, "bidi-async", &["--compression", "gzip"]),
+        (&compressing, "bidi-sync", &[]),
+        (&compressing, "bidi-async", &["--compression", "gzip"]),
+        (&compressing, "client-stream", &[]),
+    ];
+    for (server, pattern, extra) in runs {
+        let mut args = vec![
+            "--server",
+            server,
+            "--pattern",
+            pattern,
+            "--streams",
+            "20",
+            "--messages-per-stream",
+            "10",
+            "--warmup",
+            "0s",
+        ];
+        args.extend(extra);
+        let report = run(&args).await;
+        let stats = &report.stats;
+        // One summary per client-stream call, one echo per bidi message.
+        let replies = if pattern == "client-stream" { 20 } else { 200 };
+        assert_eq!(stats.calls_failed, 0, "{args:?}: {:?}", stats.errors);
+        assert_eq!(
+            (stats.calls, stats.messages_sent, stats.messages_received),
+            (20, 200, replies),
+            "{args:?}"
+        );
+        assert!(
+            stats.integrity.is_clean(),
+            "{args:?}: {:?}",
+            stats.integrity
+        );
+        assert_eq!(stats.latency.len(), replies, "{args:?}");
+    }
+}
+
 #[test]
 fn a_server_restart_is_counted_and_survived() {
     let server = ServeProcess::start(&[]);

@@ -41,6 +41,9 @@ pub type EchoGrpc = Grpc<TimedChannel>;
 /// Channels to one target, and how many TCP connections they have opened so far.
 pub struct Clients {
     pub clients: Vec<EchoGrpc>,
+    /// The channels under `clients`, one per connection, for calls made without tonic's
+    /// `Grpc` (soak's bidi calls).
+    pub channels: Vec<TimedChannel>,
     pub connects: Arc<AtomicU64>,
 }
 
@@ -59,10 +62,14 @@ pub fn connect_many(
 ) -> anyhow::Result<Clients> {
     let (channels, connects) = channels(target, connect_timeout, n)?;
     let clients = channels
-        .into_iter()
-        .map(|channel| echo_grpc(channel, compression))
+        .iter()
+        .map(|channel| echo_grpc(channel.clone(), compression))
         .collect();
-    Ok(Clients { clients, connects })
+    Ok(Clients {
+        clients,
+        channels,
+        connects,
+    })
 }
 
 /// Our settings on a tonic client: accept compressed replies, send compressed when asked,

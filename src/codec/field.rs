@@ -19,11 +19,17 @@ pub fn put(parts: &[&[u8]], dst: &mut impl BufMut) {
     if len == 0 {
         return;
     }
-    dst.put_u8(MESSAGE_KEY);
-    encode_varint(len as u64, dst);
+    put_key(len, dst);
     for part in parts {
         dst.put_slice(part);
     }
+}
+
+/// Writes the key and length of a message whose text, `len` bytes and not empty, the
+/// caller writes next.
+pub fn put_key(len: usize, dst: &mut impl BufMut) {
+    dst.put_u8(MESSAGE_KEY);
+    encode_varint(len as u64, dst);
 }
 
 /// The text of an encoded `message_name` (EchoRequest or EchoResponse), as prost decodes

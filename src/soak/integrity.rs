@@ -1,11 +1,15 @@
 //! What every soak message carries so that each echo can be checked: stream id, sequence
-//! number, send time and a 32-bit checksum of all of it, as text (`sum.s.n.t.payload`), so any echo
-//! server, of any language, returns it untouched inside its reply.
+//! number and send time, sealed with a 32-bit hash of them and the message's length, then a
+//! payload of letters that follows from the sequence number, all as text
+//! (`seal.stream.seq.time.payload`), so any echo server, of any language, returns it
+//! untouched inside its reply.
 //!
 //! The tracker turns the sequence numbers that come back into lost, duplicated, reordered
 //! and corrupted counts.
 
 use std::collections::BTreeSet;
+
+use bytes::BufMut;
 
 use super::stats::Integrity;
 
@@ -18,10 +22,11 @@ pub struct Stamp {
     pub sent_ns: u64,
 }
 
-/// Width of the checksum field and its dot, which start every message.
-const SUM_FIELD: usize = 9;
+/// Width of the seal field and its dot, which start every message.
+const SEAL_FIELD: usize = 9;
 
-/// 26 × 16 letters: payloads are slices of this, so they cost a copy, not a loop per byte.
+/// 26 × 16 letters: payloads are slices of this, so they cost a copy (and a check, a
+/// comparison), not a loop per byte.
 const LETTERS: &str = concat!(
     "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz",
     "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz",
@@ -31,51 +36,96 @@ const LETTERS: &str = concat!(
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
-/// Longest header: the checksum field, then three fields of at most 16 digits and a dot.
-const HEADER_MAX: usize = SUM_FIELD + 3 * 17;
+/// Longest header: the seal field, then three fields of at most 16 digits and a dot.
+const HEADER_MAX: usize = SEAL_FIELD + 3 * 17;
 
-/// Writes the message for `stamp` (`sum.stream.seq.time.payload`, the checksum covering all
-/// after its own field), padded to `size` bytes (never shorter than its header): ASCII, so
-/// valid UTF-8. This runs for every message a soak sends, so it formats bytes by hand.
-pub fn encode(stamp: Stamp, size: usize, out: &mut Vec<u8>) {
-    let mut header = [0u8; HEADER_MAX];
-    header[..SUM_FIELD].copy_from_slice(b"00000000.");
-    let mut len = SUM_FIELD;
-    for value in [stamp.stream, stamp.seq, stamp.sent_ns] {
-        let (text, digits) = leading_hex(value);
-        // All 16 bytes are stored: one fixed-size store instead of a copy of variable length
-        // (a call to memcpy). The next field overwrites what follows the digits.
-        header[len..len + 16].copy_from_slice(&text);
-        len += digits;
-        header[len] = b'.';
-        len += 1;
-    }
-    out.clear();
-    out.reserve(len.max(size));
-    out.extend_from_slice(&header[..len]);
-    // The payload depends on the sequence number, so a payload swapped between messages
-    // fails the checksum as surely as a flipped byte.
-    let mut offset = (stamp.seq % 26) as usize;
-    let mut left = size.saturating_sub(len);
-    while left > 0 {
-        let take = left.min(LETTERS.len() - offset);
-        out.extend_from_slice(&LETTERS.as_bytes()[offset..offset + take]);
-        left -= take;
-        offset = 0;
-    }
-    let digest = checksum(&out[SUM_FIELD..]);
-    out[..8].copy_from_slice(&ascii_nibbles(digest).to_be_bytes());
+/// The message for a stamp, ready to be written: its header formatted, its payload implied.
+pub struct Encoded {
+    header: [u8; HEADER_MAX],
+    header_len: usize,
+    seq: u64,
+    len: usize,
 }
 
-/// xxh3 cut to 32 bits: for messages of tens of bytes it costs a third of a CRC-32, which
-/// showed at 6% of a soak's CPU, and it catches any changed byte just as well.
-fn checksum(bytes: &[u8]) -> u32 {
-    xxhash_rust::xxh3::xxh3_64(bytes) as u32
+impl Encoded {
+    /// The message for `stamp`, padded to `size` bytes (never shorter than its header).
+    /// This runs for every message a soak sends, so it formats bytes by hand.
+    pub fn new(stamp: Stamp, size: usize) -> Self {
+        let mut header = [0u8; HEADER_MAX];
+        let mut header_len = SEAL_FIELD;
+        for value in [stamp.stream, stamp.seq, stamp.sent_ns] {
+            let (text, digits) = leading_hex(value);
+            // All 16 bytes are stored: one fixed-size store instead of a copy of variable
+            // length (a call to memcpy). The next field overwrites what follows the digits.
+            header[header_len..header_len + 16].copy_from_slice(&text);
+            header_len += digits;
+            header[header_len] = b'.';
+            header_len += 1;
+        }
+        let len = header_len.max(size);
+        header[..8].copy_from_slice(&ascii_nibbles(seal(stamp, len)).to_be_bytes());
+        header[8] = b'.';
+        Self {
+            header,
+            header_len,
+            seq: stamp.seq,
+            len,
+        }
+    }
+
+    /// The message's length in bytes.
+    pub fn text_len(&self) -> usize {
+        self.len
+    }
+
+    /// Writes the text, ASCII (so valid UTF-8), straight into `out`: no buffer of its own.
+    pub fn write(&self, out: &mut impl BufMut) {
+        out.put_slice(&self.header[..self.header_len]);
+        for chunk in payload(self.seq, self.len - self.header_len) {
+            out.put_slice(chunk);
+        }
+    }
+}
+
+/// Appends the message for `stamp`, `size` bytes long (see [`Encoded`]), to `out`.
+pub fn encode(stamp: Stamp, size: usize, out: &mut impl BufMut) {
+    Encoded::new(stamp, size).write(out);
+}
+
+/// What the seal covers: the three values and the message's length, so a changed digit,
+/// a truncated echo or one padded further all fail it, with no pass over the text. The
+/// payload is compared, not hashed: it follows from the sequence number.
+fn seal(stamp: Stamp, len: usize) -> u32 {
+    let mut values = [0u8; 32];
+    for (i, value) in [stamp.stream, stamp.seq, stamp.sent_ns, len as u64]
+        .into_iter()
+        .enumerate()
+    {
+        values[i * 8..i * 8 + 8].copy_from_slice(&value.to_le_bytes());
+    }
+    xxhash_rust::xxh3::xxh3_64(&values) as u32
+}
+
+/// The payload of message `seq`, `len` letters from the cycle: it depends on the sequence
+/// number, so a payload swapped between messages fails the check as surely as a flipped
+/// byte. Slices of [`LETTERS`], whose length is a multiple of the cycle.
+fn payload(seq: u64, len: usize) -> impl Iterator<Item = &'static [u8]> {
+    let mut offset = (seq % 26) as usize;
+    let mut left = len;
+    std::iter::from_fn(move || {
+        (left > 0).then(|| {
+            let take = left.min(LETTERS.len() - offset);
+            let chunk = &LETTERS.as_bytes()[offset..offset + take];
+            left -= take;
+            offset = 0;
+            chunk
+        })
+    })
 }
 
 /// The length of the message `encode` writes for `stamp` and `size`.
 pub fn encoded_len(stamp: Stamp, size: usize) -> usize {
-    let header = SUM_FIELD
+    let header = SEAL_FIELD
         + [stamp.stream, stamp.seq, stamp.sent_ns]
             .iter()
             .map(|&v| hex_digits(v) + 1)
@@ -131,38 +181,43 @@ const HEX_VALUE: [u8; 256] = {
     table
 };
 
-/// Parses lowercase hex up to the next dot (1 to 16 digits, so it cannot overflow);
-/// returns the value and the rest after the dot.
+/// Parses lowercase hex up to the next dot, as `encode` writes it (1 to 16 digits, no
+/// leading zero, so one value has one text); returns the value and the rest after the dot.
+/// A byte at a time: for fields of a few digits, eight bytes at a time cost more (callgrind).
 fn take_hex(bytes: &[u8]) -> Option<(u64, &[u8])> {
     let mut value: u64 = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let digit = HEX_VALUE[usize::from(b)];
-        if digit == 16 {
-            return (b == b'.' && i > 0).then(|| (value, &bytes[i + 1..]));
-        }
-        if i == 16 {
-            return None;
+    let mut digits = 0;
+    while let Some(&digit) = bytes.get(digits).map(|&b| &HEX_VALUE[usize::from(b)]) {
+        if digit > 15 {
+            break;
         }
         value = value << 4 | u64::from(digit);
+        digits += 1;
     }
-    None
+    let canonical = digits == 1 || (2..=16).contains(&digits) && bytes[0] != b'0';
+    (canonical && bytes.get(digits) == Some(&b'.')).then(|| (value, &bytes[digits + 1..]))
 }
 
 /// Decodes and verifies a message; `None` when it is not one of ours, unchanged.
 pub fn decode(bytes: &[u8]) -> Option<Stamp> {
-    let (sum, fields) = bytes.split_at_checked(SUM_FIELD)?;
-    // The checksum field is compared as text, not parsed: the digits `encode` would write.
-    if sum[..8] != ascii_nibbles(checksum(fields)).to_be_bytes() || sum[8] != b'.' {
-        return None;
-    }
+    let (seal_text, fields) = bytes.split_at_checked(SEAL_FIELD)?;
     let (stream, rest) = take_hex(fields)?;
     let (seq, rest) = take_hex(rest)?;
-    let (sent_ns, _payload) = take_hex(rest)?;
-    Some(Stamp {
+    let (sent_ns, mut rest) = take_hex(rest)?;
+    let stamp = Stamp {
         stream,
         seq,
         sent_ns,
-    })
+    };
+    // The seal is compared as text, not parsed: the digits `encode` would write.
+    let sealed = seal_text[..8] == ascii_nibbles(seal(stamp, bytes.len())).to_be_bytes()
+        && seal_text[8] == b'.';
+    let letters = payload(seq, rest.len()).all(|chunk| {
+        let (echoed, after) = rest.split_at(chunk.len());
+        rest = after;
+        echoed == chunk
+    });
+    (sealed && letters).then_some(stamp)
 }
 
 /// Follows the sequence numbers echoed on one stream, which must come back in order.
@@ -271,6 +326,40 @@ mod tests {
         }
         assert_eq!(decode(b"hello"), None);
         assert_eq!(decode(b""), None);
+    }
+
+    #[test]
+    fn an_echo_cut_short_or_padded_further_is_detected() {
+        let text = message(3, 80);
+        assert_eq!(decode(&text[..79]), None, "one byte short");
+        // The next letter of the cycle: the payload alone would still look right.
+        let mut longer = text.clone();
+        longer.push(b'a' + (text[79] - b'a' + 1) % 26);
+        assert_eq!(decode(&longer), None, "one byte more");
+    }
+
+    #[test]
+    fn one_value_has_one_text() {
+        // stream 7 written as 07, the payload one letter shorter to keep the length: the
+        // same values and length, and still not what `encode` writes.
+        let text = message(3, 80);
+        let mut padded = text[..9].to_vec();
+        padded.push(b'0');
+        padded.extend_from_slice(&text[9..79]);
+        assert_eq!(padded.len(), text.len());
+        assert_eq!(decode(&padded), None);
+        assert_eq!(take_hex(b"07.x"), None, "leading zero");
+        assert_eq!(take_hex(b"00.x"), None, "leading zero");
+    }
+
+    #[test]
+    fn payloads_differ_between_messages() {
+        let (a, b) = (message(1, 80), message(2, 80));
+        let header = |t: &[u8]| t.iter().rposition(|&b| b == b'.').map_or(0, |i| i + 1);
+        let mut swapped = a[..header(&a)].to_vec();
+        swapped.extend_from_slice(&b[header(&b)..]);
+        assert_eq!(swapped.len(), a.len());
+        assert_eq!(decode(&swapped), None);
     }
 
     #[test]

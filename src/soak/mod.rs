@@ -2,11 +2,12 @@
 //! or an embedded server, collects their measurements, stops on duration, stream count or
 //! signal, and reports with pass/fail gates. `soak merge` combines reports.
 
-mod arrival;
+mod call;
 pub mod integrity;
 mod outbound;
 mod progress;
 mod recorder;
+mod replies;
 pub mod report;
 pub mod stats;
 mod usage;
@@ -96,6 +97,12 @@ pub async fn soak(config: &SoakConfig, shutdown: CancellationToken) -> anyhow::R
     let epoch = quanta::Instant::now();
     let shared = Arc::new(worker::Shared {
         clients: connections.clients.clone(),
+        channels: connections.channels.clone(),
+        head: call::Head::new(
+            &config.call.headers,
+            worker::deadline(config.stream_length, config.timeout),
+            config.call.compression,
+        ),
         mix: config.mix.clone(),
         length: config.stream_length,
         message_size: config.message_size,

@@ -1,7 +1,7 @@
 //! The codec of soak's streams: each request is written straight from its stamp into tonic's
-//! send buffer, and each bidi echo is checked where it lies in tonic's receive buffer, so a
-//! message costs no String either way (an allocation, a copy and a free per message each
-//! way were a tenth of a soak's CPU).
+//! send buffer, and each bidi echo is checked where it lies (in the response's DATA frames,
+//! see replies.rs), so a message costs no String either way (an allocation, a copy and a
+//! free per message each way were a tenth of a soak's CPU).
 
 use bytes::{Buf, BufMut};
 use tonic::{
@@ -42,15 +42,15 @@ pub struct Echo {
     pub stamp: Option<Stamp>,
 }
 
-/// [`Stamped`] requests out; replies decoded by `D`: whole EchoResponses for client-stream
-/// and server-stream, [`Echo`]s for bidi streams.
+/// [`Stamped`] requests out, whole EchoResponses in: server-stream calls (client-stream and
+/// bidi calls read their replies themselves: call.rs, replies.rs).
 #[derive(Debug, Clone)]
-pub struct SoakCodec<D> {
-    decoder: D,
+pub struct SoakCodec {
+    decoder: ProstDecoder<EchoResponse>,
     burst: usize,
 }
 
-impl SoakCodec<ProstDecoder<EchoResponse>> {
+impl SoakCodec {
     /// `burst`: the bytes a call sends or receives at a time, at most (buffer sizes).
     pub fn replies(burst: usize) -> Self {
         Self {
@@ -60,34 +60,17 @@ impl SoakCodec<ProstDecoder<EchoResponse>> {
     }
 }
 
-impl SoakCodec<EchoDecoder> {
-    /// `prefix` is the reply text before the echoed message.
-    pub fn echoes(prefix: &'static str, burst: usize) -> Self {
-        Self {
-            decoder: EchoDecoder { prefix, burst },
-            burst,
-        }
-    }
-}
-
-impl<D> Codec for SoakCodec<D>
-where
-    D: Decoder<Error = Status> + Clone + Send + 'static,
-    D::Item: Send + 'static,
-{
+impl Codec for SoakCodec {
     type Encode = Stamped;
-    type Decode = D::Item;
+    type Decode = EchoResponse;
     type Encoder = StampEncoder;
-    type Decoder = D;
+    type Decoder = ProstDecoder<EchoResponse>;
 
     fn encoder(&mut self) -> StampEncoder {
-        StampEncoder {
-            text: Vec::new(),
-            burst: self.burst,
-        }
+        StampEncoder::new(self.burst)
     }
 
-    fn decoder(&mut self) -> D {
+    fn decoder(&mut self) -> ProstDecoder<EchoResponse> {
         self.decoder.clone()
     }
 }
@@ -95,15 +78,21 @@ where
 /// Writes EchoRequest{message: the stamp's text} as prost would: tag, length, bytes.
 #[derive(Debug)]
 pub struct StampEncoder {
-    /// The text of the message being written, reused from one message to the next.
-    text: Vec<u8>,
     burst: usize,
 }
 
-/// `text` is scratch space for the message's text.
-fn write_request(item: Stamped, text: &mut Vec<u8>, dst: &mut impl BufMut) {
-    integrity::encode(item.stamp, item.size, text);
-    field::put(&[text], dst);
+impl StampEncoder {
+    /// `burst`: the bytes a call sends at a time, at most (buffer sizes).
+    pub fn new(burst: usize) -> Self {
+        Self { burst }
+    }
+}
+
+fn write_request(item: Stamped, dst: &mut impl BufMut) {
+    let message = integrity::Encoded::new(item.stamp, item.size);
+    // Never empty (a message holds at least its header), so the key is always written.
+    field::put_key(message.text_len(), dst);
+    message.write(dst);
 }
 
 impl Encoder for StampEncoder {
@@ -111,7 +100,7 @@ impl Encoder for StampEncoder {
     type Error = Status;
 
     fn encode(&mut self, item: Stamped, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
-        write_request(item, &mut self.text, dst);
+        write_request(item, dst);
         Ok(())
     }
 
@@ -120,26 +109,73 @@ impl Encoder for StampEncoder {
     }
 }
 
+/// How a reply message is read where it lies: a bidi echo's stamp checked, or a whole
+/// EchoResponse taken.
+pub trait Check: Clone + Send + 'static {
+    type Item: Send + Sync + 'static;
+
+    /// `body`: one message, its gRPC prefix removed.
+    fn check(&self, body: &[u8]) -> Result<Self::Item, Status>;
+}
+
+/// A bidi echo: the reply prefix (`Sync Echo: `), then one of our stamps.
+#[derive(Debug, Clone, Copy)]
+pub struct EchoCheck(pub &'static str);
+
+impl Check for EchoCheck {
+    type Item = Echo;
+
+    fn check(&self, body: &[u8]) -> Result<Echo, Status> {
+        check(body, self.0)
+    }
+}
+
+/// A whole EchoResponse: client-stream's summary, checked item by item by the worker.
+#[derive(Debug, Clone, Copy)]
+pub struct WholeReply;
+
+impl Check for WholeReply {
+    type Item = EchoResponse;
+
+    fn check(&self, body: &[u8]) -> Result<EchoResponse, Status> {
+        let text = field::read(body, "EchoResponse")?;
+        // UTF-8 by now (field::read), so this never fails; std's check is cheap on ASCII,
+        // `from_utf8_lossy` cost more than all the rest of a summary's reading.
+        let message = std::str::from_utf8(text)
+            .map_err(|e| Status::internal(e.to_string()))?
+            .to_owned();
+        Ok(EchoResponse { message })
+    }
+}
+
+/// A [`Check`] as tonic's decoder, for replies tonic must decompress first (replies.rs).
 #[derive(Debug, Clone)]
-pub struct EchoDecoder {
-    prefix: &'static str,
+pub struct CheckDecoder<C> {
+    check: C,
     burst: usize,
 }
 
-impl Decoder for EchoDecoder {
-    type Item = Echo;
+impl<C> CheckDecoder<C> {
+    /// `burst` as for [`StampEncoder`].
+    pub fn new(check: C, burst: usize) -> Self {
+        Self { check, burst }
+    }
+}
+
+impl<C: Check> Decoder for CheckDecoder<C> {
+    type Item = C::Item;
     type Error = Status;
 
-    fn decode(&mut self, buf: &mut DecodeBuf<'_>) -> Result<Option<Echo>, Status> {
+    fn decode(&mut self, buf: &mut DecodeBuf<'_>) -> Result<Option<C::Item>, Status> {
         let len = buf.remaining();
         // tonic hands over one whole message, contiguous in its buffer; a copy otherwise.
-        let echo = if buf.chunk().len() == len {
-            check(buf.chunk(), self.prefix)
+        let reply = if buf.chunk().len() == len {
+            self.check.check(buf.chunk())
         } else {
-            check(&buf.copy_to_bytes(len), self.prefix)
+            self.check.check(&buf.copy_to_bytes(len))
         };
         buf.advance(buf.remaining());
-        echo.map(Some)
+        reply.map(Some)
     }
 
     fn buffer_settings(&self) -> BufferSettings {
@@ -190,7 +226,7 @@ mod tests {
                 size,
             };
             let mut buf = Vec::new();
-            write_request(item, &mut Vec::new(), &mut buf);
+            write_request(item, &mut buf);
             let expected = crate::proto::EchoRequest {
                 message: item.text(),
             };

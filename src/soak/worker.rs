@@ -15,19 +15,21 @@ use std::{
 use quanta::Instant;
 
 use http::uri::PathAndQuery;
+use http_body::Body as HttpBody;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tonic::{metadata::MetadataMap, Request, Status, Streaming};
 
 use super::{
-    arrival::ArrivalClock,
+    call,
     integrity::{self, Tracker},
     outbound::{Outbound, Sent},
     recorder::{Local, Shards},
-    wire::{Echo, SoakCodec},
+    replies::{self, Replies},
+    wire::{EchoCheck, SoakCodec, WholeReply},
 };
 use crate::{
-    client::EchoGrpc,
+    client::{EchoGrpc, TimedChannel},
     config::StreamLength,
     contract::{self, Pattern},
     interceptor::code_name,
@@ -41,6 +43,10 @@ const FLUSH_EVERY: Duration = Duration::from_secs(1);
 /// What all workers share: the plan of the run and its stop signals.
 pub struct Shared {
     pub clients: Vec<EchoGrpc>,
+    /// The same connections as `clients`, for client-stream and bidi calls (call.rs).
+    pub channels: Vec<TimedChannel>,
+    /// The headers of every client-stream and bidi call.
+    pub head: call::Head,
     pub mix: Vec<(Pattern, u32)>,
     pub length: StreamLength,
     pub message_size: usize,
@@ -97,10 +103,15 @@ impl Shared {
     }
 
     fn deadline(&self) -> Duration {
-        match self.length {
-            StreamLength::Messages(_) => self.timeout,
-            StreamLength::Lasting(d) => d + self.timeout,
-        }
+        deadline(self.length, self.timeout)
+    }
+}
+
+/// How long a stream may take: its timeout, after its planned length when it has one.
+pub fn deadline(length: StreamLength, timeout: Duration) -> Duration {
+    match length {
+        StreamLength::Messages(_) => timeout,
+        StreamLength::Lasting(d) => d + timeout,
     }
 }
 
@@ -125,8 +136,7 @@ pub async fn run(shared: Arc<Shared>) {
             }
             next_call += Duration::from_secs_f64(1.0 / rate);
         }
-        let client = shared.clients[(id % shared.clients.len() as u64) as usize].clone();
-        run_stream(&mut rec, client, pattern, id).await;
+        run_stream(&mut rec, pattern, id).await;
         rec.maybe_flush();
     }
     rec.flush();
@@ -187,12 +197,12 @@ enum Ended {
     Stopped,
 }
 
-async fn run_stream(rec: &mut Recorder, client: EchoGrpc, pattern: Pattern, id: u64) {
+async fn run_stream(rec: &mut Recorder, pattern: Pattern, id: u64) {
     let shared = rec.shared.clone();
     let sent = Arc::new(Sent::default());
     let mut tracker = Tracker::default();
     let deadline = tokio::time::Instant::now() + shared.deadline();
-    let exchange = exchange(rec, client, pattern, id, &sent, &mut tracker);
+    let exchange = exchange(rec, pattern, id, &sent, &mut tracker);
     let outcome = tokio::select! {
         biased;
         _ = shared.abort.cancelled() => Err(Status::cancelled("still running when the run ended")),
@@ -228,7 +238,6 @@ fn request<T>(shared: &Shared, body: T) -> Request<T> {
 
 async fn exchange(
     rec: &mut Recorder,
-    mut client: EchoGrpc,
     pattern: Pattern,
     id: u64,
     sent: &Arc<Sent>,
@@ -236,19 +245,15 @@ async fn exchange(
 ) -> Result<Ended, Status> {
     let shared = rec.shared.clone();
     let outbound = Outbound::new(&shared, id, sent.clone());
-    client
-        .ready()
-        .await
-        .map_err(|e| Status::unknown(format!("Service was not ready: {e}")))?;
+    // Streams take the connections in turn.
+    let connection = (id % shared.clients.len() as u64) as usize;
     let path = PathAndQuery::from_static(pattern.path());
     let burst = burst_bytes(shared.length, shared.in_flight, shared.message_size);
     match pattern {
         Pattern::ClientStream => {
-            let reply = client
-                .client_streaming(request(&shared, outbound), path, SoakCodec::replies(burst))
-                .await?
-                .into_inner();
-            let now = Instant::now();
+            let mut channel = shared.channels[connection].clone();
+            let response = call::open(&mut channel, &shared.head, path, outbound, burst).await?;
+            let (reply, now) = replies::read(response, WholeReply, burst)?.only().await?;
             let measured = rec.received(now, reply.message.len());
             check_summary(
                 rec,
@@ -267,6 +272,11 @@ async fn exchange(
             let Some(first) = one.next_message(Instant::now()) else {
                 return Ok(Ended::Stopped);
             };
+            let mut client = shared.clients[connection].clone();
+            client
+                .ready()
+                .await
+                .map_err(|e| Status::unknown(format!("Service was not ready: {e}")))?;
             let start = Instant::now();
             let replies = client
                 .server_streaming(request(&shared, first), path, SoakCodec::replies(burst))
@@ -283,14 +293,9 @@ async fn exchange(
                 Pattern::BidiSync => contract::SYNC_PREFIX,
                 _ => contract::ASYNC_PREFIX,
             };
-            let replies = client
-                .streaming(
-                    request(&shared, outbound),
-                    path,
-                    SoakCodec::echoes(prefix, burst),
-                )
-                .await?
-                .into_inner();
+            let mut channel = shared.channels[connection].clone();
+            let response = call::open(&mut channel, &shared.head, path, outbound, burst).await?;
+            let replies = replies::read(response, EchoCheck(prefix), burst)?;
             bidi_replies(rec, replies, id, sent, window.as_deref(), tracker).await?;
             Ok(Ended::Complete {
                 expected: sent.total.load(Ordering::Relaxed),
@@ -312,34 +317,39 @@ fn burst_bytes(length: StreamLength, in_flight: Option<u32>, message_size: usize
     (burst as usize).saturating_mul(message_size + WIRE_OVERHEAD)
 }
 
-async fn bidi_replies(
+async fn bidi_replies<B>(
     rec: &mut Recorder,
-    mut replies: Streaming<Echo>,
+    mut replies: Replies<B, EchoCheck>,
     id: u64,
     sent: &Sent,
     window: Option<&Semaphore>,
     tracker: &mut Tracker,
-) -> Result<(), Status> {
-    let mut clock = ArrivalClock::new();
-    loop {
-        let (next, now) = clock.timed(replies.message()).await;
-        let Some(reply) = next? else { break };
-        // Integrity is followed over the whole stream, the measurements only after the warm-up.
-        let measured = rec.received(now, reply.len);
-        match reply.stamp {
-            Some(stamp) if stamp.stream == id => {
-                tracker.observe(stamp.seq, sent.total.load(Ordering::Relaxed));
-                if measured {
-                    rec.stats.record_latency(Duration::from_nanos(
-                        rec.now_ns(now).saturating_sub(stamp.sent_ns),
-                    ));
+) -> Result<(), Status>
+where
+    B: HttpBody<Data = bytes::Bytes, Error = Status> + Unpin,
+{
+    while let Some(echoes) = replies.next().await? {
+        // The echoes of one DATA frame arrived together: one clock reading for all.
+        let now = Instant::now();
+        for echo in echoes {
+            let echo = echo?;
+            // Integrity is followed over the whole stream, the measurements only after the warm-up.
+            let measured = rec.received(now, echo.len);
+            match echo.stamp {
+                Some(stamp) if stamp.stream == id => {
+                    tracker.observe(stamp.seq, sent.total.load(Ordering::Relaxed));
+                    if measured {
+                        rec.stats.record_latency(Duration::from_nanos(
+                            rec.now_ns(now).saturating_sub(stamp.sent_ns),
+                        ));
+                    }
                 }
+                _ => tracker.corrupted(),
             }
-            _ => tracker.corrupted(),
-        }
-        // Any reply frees a slot: a corrupted echo still answered one message.
-        if let Some(window) = window {
-            window.add_permits(1);
+            // Any reply frees a slot: a corrupted echo still answered one message.
+            if let Some(window) = window {
+                window.add_permits(1);
+            }
         }
         rec.tick(now);
     }
@@ -411,18 +421,11 @@ fn check_summary(
         tracker.corrupted();
         return;
     };
-    // Our messages hold no quotes, commas, spaces or backslashes, so both list forms split
-    // on one byte: Python's `'a', 'b'` at the commas, Go's `a b` at the spaces.
-    let python = list.starts_with('\'');
-    let items = list
-        .split(if python { ',' } else { ' ' })
-        .filter(|_| !list.is_empty())
-        .map(|item| item.trim_start_matches(' ').trim_matches('\''));
     let mut last_sent_ns = 0;
     let mut items_seen = 0;
-    for item in items {
+    for item in summary_items(list.as_bytes()) {
         items_seen += 1;
-        match integrity::decode(item.as_bytes()) {
+        match integrity::decode(item) {
             Some(stamp) if stamp.stream == id => {
                 tracker.observe(stamp.seq, sent);
                 last_sent_ns = last_sent_ns.max(stamp.sent_ns);
@@ -441,11 +444,80 @@ fn check_summary(
     }
 }
 
+/// The items of a summary's list. Our messages hold no quotes, commas, spaces or
+/// backslashes, so both list forms split on one byte: Python's `'a', 'b'` at the commas,
+/// Go's `a b` at the spaces; then spaces before an item and quotes around it go. memchr
+/// finds the separators: a `str::split` by char cost more than checking the items.
+fn summary_items(list: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let separator = if list.first() == Some(&b'\'') {
+        b','
+    } else {
+        b' '
+    };
+    let mut rest = (!list.is_empty()).then_some(list);
+    std::iter::from_fn(move || {
+        let all = rest?;
+        let item = match memchr::memchr(separator, all) {
+            Some(at) => {
+                rest = Some(&all[at + 1..]);
+                &all[..at]
+            }
+            None => {
+                rest = None;
+                all
+            }
+        };
+        let start = item.iter().position(|&b| b != b' ').unwrap_or(item.len());
+        let item = &item[start..];
+        let start = item.iter().position(|&b| b != b'\'').unwrap_or(item.len());
+        let end = item
+            .iter()
+            .rposition(|&b| b != b'\'')
+            .map_or(start, |i| i + 1);
+        Some(&item[start..end.max(start)])
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
 
-    use super::{burst_bytes, StreamLength, WIRE_OVERHEAD};
+    use super::{burst_bytes, summary_items, StreamLength, WIRE_OVERHEAD};
+
+    #[test]
+    fn summary_items_are_those_of_a_split_and_trim() {
+        let reference = |list: &str| -> Vec<String> {
+            let python = list.starts_with('\'');
+            list.split(if python { ',' } else { ' ' })
+                .filter(|_| !list.is_empty())
+                .map(|item| item.trim_start_matches(' ').trim_matches('\'').to_owned())
+                .collect()
+        };
+        for list in [
+            "",
+            "'a', 'bc', 'd'",
+            "a bc d",
+            "'a'",
+            "a",
+            "''",
+            "'', ''",
+            "'a',,'b'",
+            "a  b",
+            " a",
+            "'a' , 'b''",
+            "'''",
+            "'a, b'",
+            ",",
+            " ",
+            "' ', ' '",
+            "' a', 'b '",
+        ] {
+            let ours: Vec<String> = summary_items(list.as_bytes())
+                .map(|item| String::from_utf8_lossy(item).into_owned())
+                .collect();
+            assert_eq!(ours, reference(list), "{list:?}");
+        }
+    }
 
     #[test]
     fn a_call_s_buffers_fit_its_messages_or_its_window_and_long_streams_keep_the_default() {

@@ -1,0 +1,102 @@
+//! soak's client-stream and bidi calls, made as tonic's client makes them (the same headers, its encoder, the
+//! same channel and timing layer) but with the response left as HTTP: its echoes are then
+//! read where they lie in the DATA frames (replies.rs) instead of through tonic's
+//! `Streaming`, which copies every frame and decodes one message per poll (and a
+//! client-stream summary into a String of its own, on top).
+
+use std::time::Duration;
+
+use http::{
+    header::{CONTENT_TYPE, TE},
+    uri::PathAndQuery,
+    HeaderMap, HeaderName, HeaderValue,
+};
+use tokio_stream::StreamExt as _;
+use tonic::{
+    body::Body,
+    codec::{CompressionEncoding, EncodeBody},
+    metadata::MetadataMap,
+    Status,
+};
+use tower::{Service, ServiceExt as _};
+
+use super::{outbound::Outbound, wire::StampEncoder};
+use crate::{
+    cli::Compression,
+    client::{self, TimedChannel},
+};
+
+const ENCODING: HeaderName = HeaderName::from_static("grpc-encoding");
+const ACCEPT_ENCODING: HeaderName = HeaderName::from_static("grpc-accept-encoding");
+
+/// The headers every client-stream and bidi call of a run sends, built once.
+#[derive(Debug, Clone)]
+pub struct Head {
+    headers: HeaderMap,
+    compression: Option<CompressionEncoding>,
+}
+
+impl Head {
+    /// `metadata`: the user's headers (`--header`, the bearer token); `timeout` goes to the
+    /// server as `grpc-timeout`.
+    pub fn new(metadata: &MetadataMap, timeout: Duration, compression: Compression) -> Self {
+        // tonic writes the timeout header, in its format.
+        let mut request = tonic::Request::new(());
+        *request.metadata_mut() = metadata.clone();
+        request.set_timeout(timeout);
+        let mut headers = request.into_parts().0.into_headers();
+        // What tonic strips from user metadata: the protocol's own headers.
+        for reserved in ["grpc-message", "grpc-message-type", "grpc-status"] {
+            headers.remove(reserved);
+        }
+        headers.insert(TE, HeaderValue::from_static("trailers"));
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
+        let compression = client::encoding(compression);
+        if let Some(encoding) = compression {
+            headers.insert(ENCODING, HeaderValue::from_static(encoding_name(encoding)));
+        }
+        // As every other client RPC of ours: compressed replies are welcome.
+        headers.insert(ACCEPT_ENCODING, HeaderValue::from_static("gzip,zstd"));
+        Self {
+            headers,
+            compression,
+        }
+    }
+}
+
+fn encoding_name(encoding: CompressionEncoding) -> &'static str {
+    match encoding {
+        CompressionEncoding::Zstd => "zstd",
+        _ => "gzip",
+    }
+}
+
+/// Opens a call on `channel` that sends `outbound`'s messages; the response once its
+/// headers are in.
+pub async fn open(
+    channel: &mut TimedChannel,
+    head: &Head,
+    path: PathAndQuery,
+    outbound: Outbound,
+    burst: usize,
+) -> Result<http::Response<impl http_body::Body<Data = bytes::Bytes, Error = Status>>, Status> {
+    let body = EncodeBody::new_client(
+        StampEncoder::new(burst),
+        outbound.map(Ok),
+        head.compression,
+        None,
+    );
+    let mut request = http::Request::new(Body::new(body));
+    *request.version_mut() = http::Version::HTTP_2;
+    *request.method_mut() = http::Method::POST;
+    // The channel adds the scheme and authority of its target.
+    *request.uri_mut() = http::Uri::from(path);
+    *request.headers_mut() = head.headers.clone();
+    channel
+        .ready()
+        .await
+        .map_err(|e| Status::unknown(format!("Service was not ready: {e}")))?
+        .call(request)
+        .await
+        .map_err(|e| Status::from_error(e.into()))
+}
