@@ -20,7 +20,7 @@ use tonic::{
 };
 use tower::{Service, ServiceExt as _};
 
-use super::{outbound::Outbound, wire::StampEncoder};
+use super::{outbound::Outbound, summary::Record, wire::StampEncoder};
 use crate::{
     cli::Compression,
     client::{self, TimedChannel},
@@ -71,17 +71,18 @@ fn encoding_name(encoding: CompressionEncoding) -> &'static str {
     }
 }
 
-/// Opens a call on `channel` that sends `outbound`'s messages; the response once its
-/// headers are in.
+/// Opens a call on `channel` that sends `outbound`'s messages (keeping their texts in
+/// `record`, when given); the response once its headers are in.
 pub async fn open(
     channel: &mut TimedChannel,
     head: &Head,
     path: PathAndQuery,
     outbound: Outbound,
     burst: usize,
+    record: Option<Record>,
 ) -> Result<http::Response<impl http_body::Body<Data = bytes::Bytes, Error = Status>>, Status> {
     let body = EncodeBody::new_client(
-        StampEncoder::new(burst),
+        StampEncoder::new(burst).recording(record),
         outbound.map(Ok),
         head.compression,
         None,

@@ -10,6 +10,7 @@ mod recorder;
 mod replies;
 pub mod report;
 pub mod stats;
+mod summary;
 mod usage;
 pub mod wire;
 mod worker;

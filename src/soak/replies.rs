@@ -1,7 +1,8 @@
 //! A call's replies, read where they lie in the response body's DATA frames: each message
 //! is checked in place (bidi echoes: `EchoCheck`), and all the messages of a frame arrived
-//! together, so they share one clock reading. The call ends as tonic's client ends it: with the status of the
-//! trailers, of a trailers-only response, or, without one, of the HTTP status.
+//! together, so they share one clock reading. The call ends as tonic's client ends it: with
+//! the status of the trailers, of a trailers-only response, or, without one, of the HTTP
+//! status.
 //!
 //! Compressed replies (a server that compresses what we said we accept) go through tonic's
 //! `Streaming`, which decompresses.
@@ -21,7 +22,7 @@ const PREFIX: usize = 5;
 pub enum Replies<B, C: Check> {
     Frames(Frames<B, C>),
     Decompressed(Streaming<C::Item>),
-    /// A trailers-only response with OK: no echoes at all.
+    /// A trailers-only response with OK: no replies at all.
     Empty,
 }
 
@@ -92,12 +93,7 @@ where
             Replies::Empty => Ok(None),
         }
     }
-}
 
-impl<B, C: Check> Replies<B, C>
-where
-    B: HttpBody<Data = Bytes, Error = Status> + Unpin,
-{
     /// A call's one reply (client-stream), and when it arrived. As tonic's client: an error
     /// status after it fails the call, more replies are let go, and none is an error.
     pub async fn only(mut self) -> Result<(C::Item, quanta::Instant), Status> {
@@ -163,7 +159,7 @@ where
     /// The next whole message of the current frame, checked.
     fn next_reply(&mut self) -> Option<Result<C::Item, Status>> {
         let len = message_len(&self.frame)?;
-        let echo = match self.frame[0] {
+        let reply = match self.frame[0] {
             0 => self.check.check(&self.frame[PREFIX..PREFIX + len]),
             // We did not declare an encoding: a compressed message cannot be read (tonic's
             // words, as gRPC's compression spec asks).
@@ -176,7 +172,7 @@ where
             ))),
         };
         self.frame.advance(PREFIX + len);
-        Some(echo)
+        Some(reply)
     }
 }
 

@@ -10,7 +10,10 @@ use tonic::{
 };
 use tonic_prost::ProstDecoder;
 
-use super::integrity::{self, Stamp};
+use super::{
+    integrity::{self, Encoded, Stamp},
+    summary::Record,
+};
 use crate::{
     codec::{self, field},
     proto::EchoResponse,
@@ -79,20 +82,31 @@ impl Codec for SoakCodec {
 #[derive(Debug)]
 pub struct StampEncoder {
     burst: usize,
+    record: Option<Record>,
 }
 
 impl StampEncoder {
     /// `burst`: the bytes a call sends at a time, at most (buffer sizes).
     pub fn new(burst: usize) -> Self {
-        Self { burst }
+        Self {
+            burst,
+            record: None,
+        }
+    }
+
+    /// Keeps every text sent in `record` (client-stream calls: summary.rs).
+    pub fn recording(mut self, record: Option<Record>) -> Self {
+        self.record = record;
+        self
     }
 }
 
-fn write_request(item: Stamped, dst: &mut impl BufMut) {
-    let message = integrity::Encoded::new(item.stamp, item.size);
+fn write_request(item: Stamped, dst: &mut impl BufMut) -> Encoded {
+    let message = Encoded::new(item.stamp, item.size);
     // Never empty (a message holds at least its header), so the key is always written.
     field::put_key(message.text_len(), dst);
     message.write(dst);
+    message
 }
 
 impl Encoder for StampEncoder {
@@ -100,7 +114,10 @@ impl Encoder for StampEncoder {
     type Error = Status;
 
     fn encode(&mut self, item: Stamped, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
-        write_request(item, dst);
+        let message = write_request(item, dst);
+        if let Some(record) = &self.record {
+            record.push(&message, item.stamp.sent_ns);
+        }
         Ok(())
     }
 

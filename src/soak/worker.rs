@@ -22,10 +22,11 @@ use tonic::{metadata::MetadataMap, Request, Status, Streaming};
 
 use super::{
     call,
-    integrity::{self, Tracker},
+    integrity::Tracker,
     outbound::{Outbound, Sent},
     recorder::{Local, Shards},
     replies::{self, Replies},
+    summary::{self, Record},
     wire::{EchoCheck, SoakCodec, WholeReply},
 };
 use crate::{
@@ -252,19 +253,29 @@ async fn exchange(
     match pattern {
         Pattern::ClientStream => {
             let mut channel = shared.channels[connection].clone();
-            let response = call::open(&mut channel, &shared.head, path, outbound, burst).await?;
+            let record = Record::for_call(burst);
+            let response = call::open(
+                &mut channel,
+                &shared.head,
+                path,
+                outbound,
+                burst,
+                record.clone(),
+            )
+            .await?;
             let (reply, now) = replies::read(response, WholeReply, burst)?.only().await?;
             let measured = rec.received(now, reply.message.len());
-            check_summary(
-                rec,
-                measured.then_some(now),
-                &reply.message,
-                id,
-                sent.total.load(Ordering::Relaxed),
-                tracker,
-            );
+            let sent_total = sent.total.load(Ordering::Relaxed);
+            let last_sent_ns =
+                summary::check(&reply.message, id, sent_total, record.as_ref(), tracker);
+            // The call's latency runs from the half-close, right after the last message went out.
+            if measured && last_sent_ns > 0 {
+                rec.stats.record_latency(Duration::from_nanos(
+                    rec.now_ns(now).saturating_sub(last_sent_ns),
+                ));
+            }
             Ok(Ended::Complete {
-                expected: sent.total.load(Ordering::Relaxed),
+                expected: sent_total,
             })
         }
         Pattern::ServerStream => {
@@ -294,7 +305,8 @@ async fn exchange(
                 _ => contract::ASYNC_PREFIX,
             };
             let mut channel = shared.channels[connection].clone();
-            let response = call::open(&mut channel, &shared.head, path, outbound, burst).await?;
+            let response =
+                call::open(&mut channel, &shared.head, path, outbound, burst, None).await?;
             let replies = replies::read(response, EchoCheck(prefix), burst)?;
             bidi_replies(rec, replies, id, sent, window.as_deref(), tracker).await?;
             Ok(Ended::Complete {
@@ -403,121 +415,11 @@ async fn server_stream_replies(
     Ok(Ended::Complete { expected })
 }
 
-/// Checks a client-stream summary (`Received N messages: ['…', '…']`, or Go's `[… …]`)
-/// item by item, so a lost or duplicated message is named as such, not as one bad reply.
-fn check_summary(
-    rec: &mut Recorder,
-    measured_at: Option<Instant>,
-    summary: &str,
-    id: u64,
-    sent: u64,
-    tracker: &mut Tracker,
-) {
-    let Some((count, list)) = summary
-        .strip_prefix("Received ")
-        .and_then(|rest| rest.split_once(" messages: ["))
-        .and_then(|(n, rest)| Some((n.parse::<usize>().ok()?, rest.strip_suffix(']')?)))
-    else {
-        tracker.corrupted();
-        return;
-    };
-    let mut last_sent_ns = 0;
-    let mut items_seen = 0;
-    for item in summary_items(list.as_bytes()) {
-        items_seen += 1;
-        match integrity::decode(item) {
-            Some(stamp) if stamp.stream == id => {
-                tracker.observe(stamp.seq, sent);
-                last_sent_ns = last_sent_ns.max(stamp.sent_ns);
-            }
-            _ => tracker.corrupted(),
-        }
-    }
-    if items_seen != count {
-        tracker.corrupted();
-    }
-    // The call's latency runs from the half-close, right after the last message went out.
-    if let (Some(now), true) = (measured_at, last_sent_ns > 0) {
-        rec.stats.record_latency(Duration::from_nanos(
-            rec.now_ns(now).saturating_sub(last_sent_ns),
-        ));
-    }
-}
-
-/// The items of a summary's list. Our messages hold no quotes, commas, spaces or
-/// backslashes, so both list forms split on one byte: Python's `'a', 'b'` at the commas,
-/// Go's `a b` at the spaces; then spaces before an item and quotes around it go. memchr
-/// finds the separators: a `str::split` by char cost more than checking the items.
-fn summary_items(list: &[u8]) -> impl Iterator<Item = &[u8]> {
-    let separator = if list.first() == Some(&b'\'') {
-        b','
-    } else {
-        b' '
-    };
-    let mut rest = (!list.is_empty()).then_some(list);
-    std::iter::from_fn(move || {
-        let all = rest?;
-        let item = match memchr::memchr(separator, all) {
-            Some(at) => {
-                rest = Some(&all[at + 1..]);
-                &all[..at]
-            }
-            None => {
-                rest = None;
-                all
-            }
-        };
-        let start = item.iter().position(|&b| b != b' ').unwrap_or(item.len());
-        let item = &item[start..];
-        let start = item.iter().position(|&b| b != b'\'').unwrap_or(item.len());
-        let end = item
-            .iter()
-            .rposition(|&b| b != b'\'')
-            .map_or(start, |i| i + 1);
-        Some(&item[start..end.max(start)])
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
 
-    use super::{burst_bytes, summary_items, StreamLength, WIRE_OVERHEAD};
-
-    #[test]
-    fn summary_items_are_those_of_a_split_and_trim() {
-        let reference = |list: &str| -> Vec<String> {
-            let python = list.starts_with('\'');
-            list.split(if python { ',' } else { ' ' })
-                .filter(|_| !list.is_empty())
-                .map(|item| item.trim_start_matches(' ').trim_matches('\'').to_owned())
-                .collect()
-        };
-        for list in [
-            "",
-            "'a', 'bc', 'd'",
-            "a bc d",
-            "'a'",
-            "a",
-            "''",
-            "'', ''",
-            "'a',,'b'",
-            "a  b",
-            " a",
-            "'a' , 'b''",
-            "'''",
-            "'a, b'",
-            ",",
-            " ",
-            "' ', ' '",
-            "' a', 'b '",
-        ] {
-            let ours: Vec<String> = summary_items(list.as_bytes())
-                .map(|item| String::from_utf8_lossy(item).into_owned())
-                .collect();
-            assert_eq!(ours, reference(list), "{list:?}");
-        }
-    }
+    use super::{burst_bytes, StreamLength, WIRE_OVERHEAD};
 
     #[test]
     fn a_call_s_buffers_fit_its_messages_or_its_window_and_long_streams_keep_the_default() {

@@ -1,0 +1,275 @@
+//! Client-stream replies: the server's summary of what it received (`Received N messages:
+//! ['…', '…']`, or Go's `[… …]`), checked item by item so a lost or duplicated message is
+//! named as such, not as one bad reply. Each item is compared with the text the call sent
+//! (its [`Record`]); only an item that differs has its stamp decoded, which cost five times
+//! the comparison and was a sixth of a client-stream soak's CPU.
+
+use std::sync::{Arc, Mutex, PoisonError};
+
+use super::integrity::{self, Encoded, Tracker};
+
+/// Calls that may send more than this are checked by decoding alone (long-lived streams,
+/// huge messages): a record holds all of a call's texts until its reply.
+const RECORD_MAX: usize = 1 << 20;
+
+/// Per text: its length (u32) and send time (u64), little-endian, before the text.
+const ENTRY_HEAD: usize = 12;
+
+/// The texts a client-stream call sent, in order, each with its send time; written by the
+/// call's encoder, read once the reply is in.
+#[derive(Debug, Clone, Default)]
+pub struct Record(Arc<Mutex<Vec<u8>>>);
+
+impl Record {
+    /// A record for a call that sends `burst` bytes in all; none when that is unbounded
+    /// (0: a long-lived stream) or too much to hold.
+    pub fn for_call(burst: usize) -> Option<Self> {
+        (burst > 0 && burst <= RECORD_MAX)
+            .then(|| Self(Arc::new(Mutex::new(Vec::with_capacity(burst * 2)))))
+    }
+
+    /// Adds the next text sent.
+    pub fn push(&self, message: &Encoded, sent_ns: u64) {
+        let mut texts = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        texts.extend_from_slice(&(message.text_len() as u32).to_le_bytes());
+        texts.extend_from_slice(&sent_ns.to_le_bytes());
+        message.write(&mut *texts);
+    }
+
+    fn take(&self) -> Vec<u8> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+}
+
+/// Walks a record's texts in order, as long as the items match them.
+struct Texts {
+    bytes: Vec<u8>,
+    at: usize,
+    seq: u64,
+}
+
+impl Texts {
+    /// The sequence number and send time of the next text, when `item` is that text.
+    fn next_if(&mut self, item: &[u8]) -> Option<(u64, u64)> {
+        let head = self.bytes.get(self.at..self.at + ENTRY_HEAD)?;
+        let (len, sent_ns) = head.split_at(4);
+        let len = u32::from_le_bytes(len.try_into().ok()?) as usize;
+        let sent_ns = u64::from_le_bytes(sent_ns.try_into().ok()?);
+        let start = self.at + ENTRY_HEAD;
+        if item.len() != len || self.bytes.get(start..start + len)? != item {
+            return None;
+        }
+        self.at = start + len;
+        self.seq += 1;
+        Some((self.seq - 1, sent_ns))
+    }
+}
+
+/// Checks the summary of stream `id`, which sent `sent` messages (recorded in `record`);
+/// returns when the last message listed was sent, 0 when none is ours.
+pub fn check(
+    summary: &str,
+    id: u64,
+    sent: u64,
+    record: Option<&Record>,
+    tracker: &mut Tracker,
+) -> u64 {
+    let Some((count, list)) = summary
+        .strip_prefix("Received ")
+        .and_then(|rest| rest.split_once(" messages: ["))
+        .and_then(|(n, rest)| Some((n.parse::<usize>().ok()?, rest.strip_suffix(']')?)))
+    else {
+        tracker.corrupted();
+        return 0;
+    };
+    let mut texts = Texts {
+        bytes: record.map(Record::take).unwrap_or_default(),
+        at: 0,
+        seq: 0,
+    };
+    let mut last_sent_ns = 0;
+    let mut items_seen = 0;
+    for item in items(list.as_bytes()) {
+        items_seen += 1;
+        // The text we sent is what decoding it would find: the same stamp.
+        let stamp = texts.next_if(item).or_else(|| {
+            integrity::decode(item)
+                .filter(|stamp| stamp.stream == id)
+                .map(|stamp| (stamp.seq, stamp.sent_ns))
+        });
+        match stamp {
+            Some((seq, sent_ns)) => {
+                tracker.observe(seq, sent);
+                last_sent_ns = last_sent_ns.max(sent_ns);
+            }
+            None => tracker.corrupted(),
+        }
+    }
+    if items_seen != count {
+        tracker.corrupted();
+    }
+    last_sent_ns
+}
+
+/// The items of a summary's list. Our messages hold no quotes, commas, spaces or
+/// backslashes, so both list forms split on one byte: Python's `'a', 'b'` at the commas,
+/// Go's `a b` at the spaces; then spaces before an item and quotes around it go. memchr
+/// finds the separators: a `str::split` by char cost more than checking the items.
+fn items(list: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let separator = if list.first() == Some(&b'\'') {
+        b','
+    } else {
+        b' '
+    };
+    let mut rest = (!list.is_empty()).then_some(list);
+    std::iter::from_fn(move || {
+        let all = rest?;
+        let item = match memchr::memchr(separator, all) {
+            Some(at) => {
+                rest = Some(&all[at + 1..]);
+                &all[..at]
+            }
+            None => {
+                rest = None;
+                all
+            }
+        };
+        let start = item.iter().position(|&b| b != b' ').unwrap_or(item.len());
+        let item = &item[start..];
+        let start = item.iter().position(|&b| b != b'\'').unwrap_or(item.len());
+        let end = item
+            .iter()
+            .rposition(|&b| b != b'\'')
+            .map_or(start, |i| i + 1);
+        Some(&item[start..end.max(start)])
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::soak::{integrity::Stamp, stats::Integrity};
+
+    #[test]
+    fn items_are_those_of_a_split_and_trim() {
+        let reference = |list: &str| -> Vec<String> {
+            let python = list.starts_with('\'');
+            list.split(if python { ',' } else { ' ' })
+                .filter(|_| !list.is_empty())
+                .map(|item| item.trim_start_matches(' ').trim_matches('\'').to_owned())
+                .collect()
+        };
+        for list in [
+            "",
+            "'a', 'bc', 'd'",
+            "a bc d",
+            "'a'",
+            "a",
+            "''",
+            "'', ''",
+            "'a',,'b'",
+            "a  b",
+            " a",
+            "'a' , 'b''",
+            "\x27\x27\x27",
+            "'a, b'",
+            ",",
+            " ",
+            "' ', ' '",
+            "' a', 'b '",
+        ] {
+            let ours: Vec<String> = items(list.as_bytes())
+                .map(|item| String::from_utf8_lossy(item).into_owned())
+                .collect();
+            assert_eq!(ours, reference(list), "{list:?}");
+        }
+    }
+
+    const STREAM: u64 = 7;
+
+    /// Five messages of stream 7 (the third one a short one), sent at 100, 200, … ns, and
+    /// a record of them.
+    fn sent() -> (Vec<String>, Record) {
+        let record = Record::for_call(1000).expect("a bounded call has a record");
+        let texts = (0..5)
+            .map(|seq| {
+                let sent_ns = 100 * (seq + 1);
+                let stamp = Stamp {
+                    stream: STREAM,
+                    seq,
+                    sent_ns,
+                };
+                let message = Encoded::new(stamp, if seq == 2 { 0 } else { 64 });
+                record.push(&message, sent_ns);
+                let mut text = Vec::new();
+                message.write(&mut text);
+                String::from_utf8_lossy(&text).into_owned()
+            })
+            .collect();
+        (texts, record)
+    }
+
+    /// What the check finds in a summary listing `items`, with the record and without.
+    fn judged(items: &[&str], python: bool) -> [(Integrity, u64); 2] {
+        let list = if python {
+            items
+                .iter()
+                .map(|i| format!("'{i}'"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        } else {
+            items.join(" ")
+        };
+        let summary = format!("Received {} messages: [{list}]", items.len());
+        let (_, record) = sent();
+        [Some(&record), None].map(|record| {
+            let mut tracker = Tracker::default();
+            let last = check(&summary, STREAM, 5, record, &mut tracker);
+            (tracker.finish(5, true), last)
+        })
+    }
+
+    #[test]
+    fn a_summary_of_what_was_sent_is_clean_either_way() {
+        let (texts, _) = sent();
+        let all: Vec<&str> = texts.iter().map(String::as_str).collect();
+        for python in [true, false] {
+            for found in judged(&all, python) {
+                assert_eq!(found, (Integrity::default(), 500), "python {python}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_broken_summary_is_judged_alike_with_the_record_or_without() {
+        let (texts, _) = sent();
+        let t: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let corrupted = t[3].replacen('a', "b", 1);
+        let (_, foreign) = {
+            let message = Encoded::new(
+                Stamp {
+                    stream: STREAM + 1,
+                    seq: 4,
+                    sent_ns: 500,
+                },
+                64,
+            );
+            let mut text = Vec::new();
+            message.write(&mut text);
+            ((), String::from_utf8_lossy(&text).into_owned())
+        };
+        let cases: Vec<(&str, Vec<&str>)> = vec![
+            ("lost", vec![t[0], t[1], t[3], t[4]]),
+            ("duplicated", vec![t[0], t[1], t[1], t[2], t[3], t[4]]),
+            ("reordered", vec![t[0], t[2], t[1], t[3], t[4]]),
+            ("corrupted", vec![t[0], t[1], t[2], &corrupted, t[4]]),
+            ("another stream's", vec![t[0], t[1], t[2], t[3], &foreign]),
+            ("cut short", vec![t[0], t[1], t[2], t[3], &t[4][..40]]),
+        ];
+        for (what, items) in cases {
+            let [with, without] = judged(&items, true);
+            assert_eq!(with, without, "{what}");
+            assert_ne!(with.0, Integrity::default(), "{what}");
+        }
+    }
+}
