@@ -21,11 +21,12 @@ const ENTRY_HEAD: usize = 12;
 pub struct Record(Arc<Mutex<Vec<u8>>>);
 
 impl Record {
-    /// A record for a call that sends `burst` bytes in all; none when that is unbounded
-    /// (0: a long-lived stream) or too much to hold.
-    pub fn for_call(burst: usize) -> Option<Self> {
-        (burst > 0 && burst <= RECORD_MAX)
-            .then(|| Self(Arc::new(Mutex::new(Vec::with_capacity(burst * 2)))))
+    /// A record for a call that sends `bytes` in all, its framing included (room for the
+    /// record's own per-text heads); none when that is unbounded (0: a long-lived stream) or
+    /// too much to hold.
+    pub fn for_call(bytes: usize) -> Option<Self> {
+        (bytes > 0 && bytes <= RECORD_MAX)
+            .then(|| Self(Arc::new(Mutex::new(Vec::with_capacity(bytes)))))
     }
 
     /// Adds the next text sent.
@@ -227,6 +228,16 @@ mod tests {
             let last = check(&summary, STREAM, 5, record, &mut tracker);
             (tracker.finish(5, true), last)
         })
+    }
+
+    #[test]
+    fn only_calls_of_a_known_bounded_size_are_recorded() {
+        assert!(Record::for_call(100 * 104).is_some());
+        assert!(Record::for_call(0).is_none(), "a long-lived stream");
+        assert!(
+            Record::for_call(RECORD_MAX + 1).is_none(),
+            "too much to hold"
+        );
     }
 
     #[test]

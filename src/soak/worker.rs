@@ -253,7 +253,8 @@ async fn exchange(
     match pattern {
         Pattern::ClientStream => {
             let mut channel = shared.channels[connection].clone();
-            let record = Record::for_call(burst);
+            // All the call sends, whatever --in-flight says (it paces bidi streams only).
+            let record = Record::for_call(burst_bytes(shared.length, None, shared.message_size));
             let response = call::open(
                 &mut channel,
                 &shared.head,
