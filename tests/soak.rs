@@ -32,6 +32,24 @@ async fn run(args: &[&str]) -> Report {
         .expect("soak runs")
 }
 
+/// 20 calls of `pattern`, 10 messages each, against `server`, no warm-up.
+pub(crate) async fn twenty_calls(server: &str, pattern: &str, extra: &[&str]) -> Report {
+    let mut args = vec![
+        "--server",
+        server,
+        "--pattern",
+        pattern,
+        "--streams",
+        "20",
+        "--messages-per-stream",
+        "10",
+        "--warmup",
+        "0s",
+    ];
+    args.extend(extra);
+    run(&args).await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn embedded_soak_of_every_pattern_is_fast_ordered_and_clean() {
     let report = run(&[
@@ -428,20 +446,8 @@ async fn replies_are_checked_compressed_or_cut_across_frames() {
         (&compressing, "client-stream", &[]),
     ];
     for (server, pattern, extra) in runs {
-        let mut args = vec![
-            "--server",
-            server,
-            "--pattern",
-            pattern,
-            "--streams",
-            "20",
-            "--messages-per-stream",
-            "10",
-            "--warmup",
-            "0s",
-        ];
-        args.extend(extra);
-        let report = run(&args).await;
+        let report = twenty_calls(server, pattern, extra).await;
+        let args = (server, pattern, extra);
         let stats = &report.stats;
         // One summary per client-stream call, one echo per bidi message.
         let replies = if pattern == "client-stream" { 20 } else { 200 };

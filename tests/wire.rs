@@ -6,12 +6,10 @@ use std::{
     time::Duration,
 };
 
-use grpcstream::{config, soak};
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::{TcpListener, TcpStream},
 };
-use tokio_util::sync::CancellationToken;
 
 use crate::util::{fast, TestServer};
 
@@ -88,31 +86,12 @@ async fn each_call_ends_on_its_last_data_frame() {
     let server = TestServer::start(fast()).await;
     let (proxy, frames) = recording_proxy(server.addr).await;
     for pattern in ["client-stream", "bidi-sync"] {
-        let address = proxy.to_string();
-        let argv = [
-            "grpcstream",
-            "soak",
-            "--server",
-            &address,
-            "--pattern",
-            pattern,
-            "--streams",
-            "20",
-            "--messages-per-stream",
-            "10",
-            "--warmup",
-            "0s",
-        ];
-        let Ok(config::CommandConfig::Soak(config)) = config::load(argv).map(|c| c.command) else {
-            panic!("not a soak config");
-        };
         let report = tokio::time::timeout(
             Duration::from_secs(30),
-            soak::soak(&config, CancellationToken::new()),
+            crate::soak::twenty_calls(&proxy.to_string(), pattern, &[]),
         )
         .await
-        .expect("the soak ends in time")
-        .expect("the soak runs");
+        .expect("the soak ends in time");
         assert_eq!(
             (report.stats.calls, report.stats.calls_failed),
             (20, 0),

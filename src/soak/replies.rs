@@ -392,6 +392,11 @@ mod tests {
     #[tokio::test]
     async fn calls_end_with_the_status_tonic_would_give() {
         let data = || Frame::data(Bytes::from(echo(0)));
+        // An echo whose compression flag is `flag`.
+        let flagged = |flag: u8| {
+            let message = [&[flag][..], &echo(0)[1..]].concat();
+            response(StatusCode::OK, &[], vec![Frame::data(Bytes::from(message))])
+        };
         let cases: Vec<(http::Response<TestBody>, Option<Code>)> = vec![
             (
                 response(StatusCode::OK, &[], vec![data(), trailers("0")]),
@@ -433,26 +438,8 @@ mod tests {
                 Some(Code::Internal),
             ),
             // Compressed with nothing declared, or a flag that does not exist.
-            (
-                response(
-                    StatusCode::OK,
-                    &[],
-                    vec![Frame::data(Bytes::from(
-                        [&[1u8][..], &echo(0)[1..]].concat(),
-                    ))],
-                ),
-                Some(Code::Internal),
-            ),
-            (
-                response(
-                    StatusCode::OK,
-                    &[],
-                    vec![Frame::data(Bytes::from(
-                        [&[7u8][..], &echo(0)[1..]].concat(),
-                    ))],
-                ),
-                Some(Code::Internal),
-            ),
+            (flagged(1), Some(Code::Internal)),
+            (flagged(7), Some(Code::Internal)),
             // An encoding we never offered.
             (
                 response(StatusCode::OK, &[("grpc-encoding", "br")], vec![]),
