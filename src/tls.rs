@@ -25,6 +25,8 @@ use rustls::{
 use tokio::net::TcpStream;
 use tonic::transport::{Certificate, Endpoint, Identity, ServerTlsConfig};
 
+use crate::client::coalesce::Coalesce;
+
 /// Client-side TLS settings (probe and soak): from --ca-cert, --client-cert, --client-key,
 /// --tls-server-name, --insecure-skip-verify.
 #[derive(Debug, Clone, Default)]
@@ -273,8 +275,9 @@ pub fn endpoint(uri: &http::Uri) -> Result<Endpoint, TlsError> {
 
 type Connecting = Pin<Box<dyn Future<Output = Result<TlsStream, TlsError>> + Send>>;
 
-/// What [`TlsConnector`] yields; `TokioIo` adapts it to the hyper traits tonic requires.
-pub type TlsStream = TokioIo<tokio_rustls::client::TlsStream<TcpStream>>;
+/// What [`TlsConnector`] yields: TLS writing a round's frames at once (client/coalesce.rs),
+/// adapted by `TokioIo` to the hyper traits tonic requires.
+pub type TlsStream = TokioIo<Coalesce<tokio_rustls::client::TlsStream<TcpStream>>>;
 
 impl tower::Service<http::Uri> for TlsConnector {
     type Response = TlsStream;
@@ -324,7 +327,9 @@ impl tower::Service<http::Uri> for TlsConnector {
                         server_name: name_text,
                         error,
                     })?;
-            Ok(TokioIo::new(tls))
+            // Above TLS, not under it: the handshake flushes and then waits for the
+            // server, which a put-off flush would never reach.
+            Ok(TokioIo::new(Coalesce::new(tls)))
         })
     }
 }

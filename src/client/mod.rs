@@ -1,8 +1,10 @@
 //! The client side every subcommand shares: lazily connecting channels to the target over
 //! our own TCP connector (which counts connections, so reconnects can be reported), wrapped
 //! in the timing layer so each RPC gets its log line, with request bodies that end on their
-//! last DATA frame (end.rs).
+//! last DATA frame (end.rs), over connections that write a scheduler round's frames at once
+//! (coalesce.rs).
 
+pub(crate) mod coalesce;
 mod end;
 
 use std::{
@@ -14,6 +16,7 @@ use std::{
     time::Duration,
 };
 
+use coalesce::Coalesce;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 use tonic::{
@@ -139,7 +142,7 @@ pub fn channels(
                         async move {
                             dial(&uri, connect_timeout, &connects)
                                 .await
-                                .map(TokioIo::new)
+                                .map(|tcp| TokioIo::new(Coalesce::new(tcp)))
                         }
                     },
                 )),

@@ -1,0 +1,369 @@
+//! Write coalescing under the client's HTTP/2 connection: frames queued by many calls in one
+//! round of the scheduler leave in one write.
+//!
+//! h2 flushes its connection once per DATA frame it sends (it holds one DATA payload at a
+//! time), so 8 calls on a connection that start together cost 8 writes, and the server then
+//! wakes, reads and answers 8 times. Here bytes written are kept, and the first flush of a
+//! round only asks for the connection task to be polled once more, after the tasks that are
+//! ready now (the calls about to send their next request); the flush of that next poll writes
+//! everything in one go. No timer: when nothing else is ready the next poll comes at once.
+//! Netty's `FlushConsolidationHandler` does the same for the same reason.
+//!
+//! Measured with soak (64 bidi streams over 8 connections, 100 messages of 64 B per call,
+//! server and client on one core each): 3.3 → 2.5 TCP segments per call, the client's CPU
+//! per call −10 to −20%, and the same `serve` answering 9–18% more calls per second.
+//!
+//! A round is told by a read: h2's connection task reads until the socket has nothing more
+//! (which ends in `poll_read` here) before it flushes what its calls queued, every time it
+//! runs. So this is for the h2 connection only, not for a writer that flushes and then waits
+//! for something other than this stream.
+
+use std::{
+    io,
+    pin::Pin,
+    task::{ready, Context, Poll},
+};
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+/// Bytes kept at most: past it they are written out before more are taken.
+const CAPACITY: usize = 64 * 1024;
+
+/// Writes this large (big messages' DATA frames) go straight out: one copy less, and they
+/// fill a write on their own.
+const DIRECT: usize = 16 * 1024;
+
+pub struct Coalesce<T> {
+    io: T,
+    buf: Vec<u8>,
+    /// How much of `buf` the socket has taken.
+    written: usize,
+    /// A flush was put off and the task woken for another poll.
+    deferred: bool,
+    /// That poll has begun (it read): the next flush writes.
+    due: bool,
+}
+
+impl<T> Coalesce<T> {
+    pub fn new(io: T) -> Self {
+        Self {
+            io,
+            buf: Vec::new(),
+            written: 0,
+            deferred: false,
+            due: false,
+        }
+    }
+}
+
+impl<T: AsyncWrite + Unpin> Coalesce<T> {
+    /// Writes out everything kept; on `Pending` what is left stays for the next call.
+    fn drain(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        while self.written < self.buf.len() {
+            let n = ready!(Pin::new(&mut self.io).poll_write(cx, &self.buf[self.written..]))?;
+            if n == 0 {
+                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+            }
+            self.written += n;
+        }
+        self.buf.clear();
+        self.written = 0;
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for Coalesce<T> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        self.due |= self.deferred;
+        Pin::new(&mut self.io).poll_read(cx, buf)
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for Coalesce<T> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_write_vectored(cx, &[io::IoSlice::new(data)])
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let len: usize = bufs.iter().map(|b| b.len()).sum();
+        if len >= DIRECT || self.buf.len() + len > CAPACITY {
+            ready!(self.drain(cx))?;
+        }
+        if len >= DIRECT {
+            return Pin::new(&mut self.io).poll_write_vectored(cx, bufs);
+        }
+        for b in bufs {
+            self.buf.extend_from_slice(b);
+        }
+        Poll::Ready(Ok(len))
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        true
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if !self.buf.is_empty() {
+            if !self.due {
+                if !self.deferred {
+                    self.deferred = true;
+                    cx.waker().wake_by_ref();
+                }
+                return Poll::Ready(Ok(()));
+            }
+            ready!(self.drain(cx))?;
+        }
+        self.deferred = false;
+        self.due = false;
+        Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        ready!(self.drain(cx))?;
+        Pin::new(&mut self.io).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::{
+        collections::VecDeque,
+        io,
+        pin::Pin,
+        sync::{
+            atomic::{AtomicUsize, Ordering},
+            Arc,
+        },
+        task::{Context, Poll, Wake, Waker},
+    };
+
+    use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+    use super::{Coalesce, CAPACITY, DIRECT};
+
+    /// A socket that records each write it takes; `limits` caps what the next writes take
+    /// (`None`: not writable now).
+    #[derive(Default)]
+    struct Wire {
+        writes: Vec<Vec<u8>>,
+        limits: VecDeque<Option<usize>>,
+        flushes: usize,
+    }
+
+    impl AsyncRead for Wire {
+        fn poll_read(
+            self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            _: &mut ReadBuf<'_>,
+        ) -> Poll<io::Result<()>> {
+            Poll::Pending
+        }
+    }
+
+    impl AsyncWrite for Wire {
+        fn poll_write(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            data: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            let n = match self.limits.pop_front() {
+                Some(None) => return Poll::Pending,
+                Some(Some(limit)) => limit.min(data.len()),
+                None => data.len(),
+            };
+            self.writes.push(data[..n].to_vec());
+            Poll::Ready(Ok(n))
+        }
+
+        fn poll_write_vectored(
+            self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            bufs: &[io::IoSlice<'_>],
+        ) -> Poll<io::Result<usize>> {
+            let all: Vec<u8> = bufs.iter().flat_map(|b| b.iter().copied()).collect();
+            self.poll_write(cx, &all)
+        }
+
+        fn poll_flush(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            self.flushes += 1;
+            Poll::Ready(Ok(()))
+        }
+
+        fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    #[derive(Default)]
+    struct Wakes(AtomicUsize);
+
+    impl Wake for Wakes {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    struct Harness {
+        io: Coalesce<Wire>,
+        wakes: Arc<Wakes>,
+        waker: Waker,
+    }
+
+    impl Harness {
+        fn new() -> Self {
+            let wakes = Arc::new(Wakes::default());
+            Self {
+                io: Coalesce::new(Wire::default()),
+                waker: Waker::from(wakes.clone()),
+                wakes,
+            }
+        }
+
+        fn write(&mut self, parts: &[&[u8]]) -> Poll<io::Result<usize>> {
+            let slices: Vec<_> = parts.iter().map(|p| io::IoSlice::new(p)).collect();
+            let mut cx = Context::from_waker(&self.waker);
+            Pin::new(&mut self.io).poll_write_vectored(&mut cx, &slices)
+        }
+
+        fn flush(&mut self) -> Poll<io::Result<()>> {
+            Pin::new(&mut self.io).poll_flush(&mut Context::from_waker(&self.waker))
+        }
+
+        /// The start of the connection task's next poll: it reads first.
+        fn read(&mut self) {
+            let mut space = [0u8; 16];
+            let mut buf = ReadBuf::new(&mut space);
+            let mut cx = Context::from_waker(&self.waker);
+            assert!(Pin::new(&mut self.io)
+                .poll_read(&mut cx, &mut buf)
+                .is_pending());
+        }
+
+        fn shutdown(&mut self) -> Poll<io::Result<()>> {
+            Pin::new(&mut self.io).poll_shutdown(&mut Context::from_waker(&self.waker))
+        }
+
+        fn writes(&self) -> &[Vec<u8>] {
+            &self.io.io.writes
+        }
+
+        fn wire_bytes(&self) -> Vec<u8> {
+            self.writes().concat()
+        }
+
+        fn wakes(&self) -> usize {
+            self.wakes.0.load(Ordering::Relaxed)
+        }
+    }
+
+    fn ready<T: std::fmt::Debug>(poll: Poll<io::Result<T>>) -> T {
+        match poll {
+            Poll::Ready(Ok(value)) => value,
+            other => panic!("expected Ready(Ok), got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_round_s_writes_leave_together_on_the_flush_of_the_next_poll() {
+        let mut h = Harness::new();
+        assert_eq!(ready(h.write(&[b"HEADERS", b"DATA-1"])), 13);
+        ready(h.flush());
+        // Put off: nothing written, the task asked to run once more.
+        assert!(h.writes().is_empty());
+        assert_eq!(h.wakes(), 1);
+        // More frames and flushes in the same poll: still kept, no second wake.
+        assert_eq!(ready(h.write(&[b"DATA-2"])), 6);
+        ready(h.flush());
+        assert!(h.writes().is_empty());
+        assert_eq!(h.wakes(), 1);
+        // The next poll reads, then flushes: one write with everything, in order.
+        h.read();
+        assert_eq!(ready(h.write(&[b"DATA-3"])), 6);
+        ready(h.flush());
+        assert_eq!(h.writes(), [b"HEADERSDATA-1DATA-2DATA-3".to_vec()]);
+        assert_eq!(h.io.io.flushes, 1);
+        // A new round puts off again.
+        ready(h.write(&[b"next"]));
+        ready(h.flush());
+        assert_eq!(h.writes().len(), 1);
+        assert_eq!(h.wakes(), 2);
+    }
+
+    #[test]
+    fn a_flush_with_nothing_kept_reaches_the_socket_at_once() {
+        let mut h = Harness::new();
+        ready(h.flush());
+        assert_eq!(h.io.io.flushes, 1);
+        assert_eq!(h.wakes(), 0);
+    }
+
+    #[test]
+    fn large_writes_go_straight_out_after_what_was_kept() {
+        let mut h = Harness::new();
+        ready(h.write(&[b"small"]));
+        let big = vec![7u8; DIRECT];
+        assert_eq!(ready(h.write(&[b"head", &big])), DIRECT + 4);
+        assert_eq!(h.writes().len(), 2);
+        assert_eq!(h.writes()[0], b"small");
+        assert_eq!(h.wire_bytes().len(), 5 + 4 + DIRECT);
+    }
+
+    #[test]
+    fn a_full_buffer_is_written_out_before_more_is_taken() {
+        let mut h = Harness::new();
+        let piece = vec![1u8; DIRECT - 1];
+        let mut sent = 0;
+        while sent + piece.len() <= CAPACITY {
+            ready(h.write(&[&piece]));
+            sent += piece.len();
+        }
+        assert!(h.writes().is_empty());
+        ready(h.write(&[&piece]));
+        assert_eq!(h.writes().len(), 1);
+        assert_eq!(h.writes()[0].len(), sent);
+    }
+
+    #[test]
+    fn short_and_refused_socket_writes_lose_and_repeat_nothing() {
+        let mut h = Harness::new();
+        let text: Vec<u8> = (0..200u8).collect();
+        ready(h.write(&[&text[..120], &text[120..]]));
+        ready(h.flush());
+        h.read();
+        // The socket takes 50 bytes, then is full.
+        h.io.io.limits.extend([Some(50), None]);
+        assert!(h.flush().is_pending());
+        assert_eq!(h.wire_bytes(), text[..50]);
+        // Writable again: the rest, once.
+        ready(h.flush());
+        assert_eq!(h.wire_bytes(), text);
+        // A refused write while draining for a large one is retried, not dropped.
+        ready(h.write(&[b"kept"]));
+        h.io.io.limits.push_back(None);
+        let big = vec![9u8; DIRECT];
+        assert!(h.write(&[&big]).is_pending());
+        assert_eq!(ready(h.write(&[&big])), DIRECT);
+        assert_eq!(h.wire_bytes().len(), 200 + 4 + DIRECT);
+    }
+
+    #[test]
+    fn shutdown_writes_what_was_kept() {
+        let mut h = Harness::new();
+        ready(h.write(&[b"GOAWAY"]));
+        ready(h.flush());
+        ready(h.shutdown());
+        assert_eq!(h.writes(), [b"GOAWAY".to_vec()]);
+    }
+}
