@@ -46,7 +46,10 @@ impl Shards {
 /// One worker's measurements since it last moved them into its shard.
 #[derive(Debug, Default)]
 pub struct Local {
-    latency: Vec<u64>,
+    /// Runs of equal latencies, (ns, count): the echoes of one frame share an arrival
+    /// reading and messages sent back to back a send reading, so runs are common and each
+    /// costs one histogram update.
+    latency: Vec<(u64, u64)>,
     first_reply: Vec<u64>,
     inter_arrival: Vec<u64>,
     errors: Vec<&'static str>,
@@ -60,7 +63,11 @@ pub struct Local {
 
 impl Local {
     pub fn record_latency(&mut self, d: Duration) {
-        self.latency.push(d.as_nanos() as u64);
+        let ns = d.as_nanos() as u64;
+        match self.latency.last_mut() {
+            Some((last, count)) if *last == ns => *count += 1,
+            _ => self.latency.push((ns, 1)),
+        }
     }
 
     pub fn record_first_reply(&mut self, d: Duration) {
@@ -86,7 +93,7 @@ impl Local {
         let ns = Duration::from_nanos;
         self.latency
             .drain(..)
-            .for_each(|v| stats.record_latency(ns(v)));
+            .for_each(|(v, count)| stats.record_latencies(ns(v), count));
         self.first_reply
             .drain(..)
             .for_each(|v| stats.record_first_reply(ns(v)));
@@ -135,5 +142,20 @@ mod tests {
         assert_eq!(all.latency.len(), 5);
         assert_eq!(all.errors.get("UNAVAILABLE"), Some(&5));
         assert!(shards.take().is_empty(), "take empties the shards");
+    }
+
+    #[test]
+    fn equal_latencies_in_a_row_are_counted_once_each() {
+        let shards = Shards::new(1);
+        let mut local = Local::default();
+        for us in [5, 5, 5, 7, 5, 5] {
+            local.record_latency(Duration::from_micros(us));
+        }
+        assert_eq!(local.latency, [(5_000, 3), (7_000, 1), (5_000, 2)]);
+        local.flush(&shards, 0);
+        let all = shards.take();
+        assert_eq!(all.latency.len(), 6);
+        assert_eq!(all.latency.count_at(5_000), 5);
+        assert_eq!(all.latency.count_at(7_000), 1);
     }
 }

@@ -103,15 +103,20 @@ impl Stats {
     }
 
     pub fn record_latency(&mut self, d: Duration) {
-        record(&mut self.latency, d);
+        self.record_latencies(d, 1);
+    }
+
+    /// `count` calls of the same latency `d`.
+    pub fn record_latencies(&mut self, d: Duration, count: u64) {
+        record(&mut self.latency, d, count);
     }
 
     pub fn record_first_reply(&mut self, d: Duration) {
-        record(&mut self.first_reply, d);
+        record(&mut self.first_reply, d, 1);
     }
 
     pub fn record_inter_arrival(&mut self, d: Duration) {
-        record(&mut self.inter_arrival, d);
+        record(&mut self.inter_arrival, d, 1);
     }
 
     /// Counts one failed call under its status name. `calls` is left to the caller, which
@@ -183,9 +188,9 @@ impl Stats {
 
 /// The hot path: clamp, then one bucket increment; no allocation, no error to handle.
 #[inline]
-fn record(histogram: &mut Histogram<u64>, d: Duration) {
+fn record(histogram: &mut Histogram<u64>, d: Duration, count: u64) {
     let ns = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
-    histogram.saturating_record(ns.clamp(LOWEST_NS, HIGHEST_NS));
+    histogram.saturating_record_n(ns.clamp(LOWEST_NS, HIGHEST_NS), count);
 }
 
 /// Exact when both share a configuration (always, for histograms made here or read back by
