@@ -4,7 +4,15 @@
 //! `Streaming`, which copies every frame and decodes one message per poll (and a
 //! client-stream summary into a String of its own, on top).
 
-use std::time::Duration;
+use std::{
+    pin::Pin,
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
+    task::{Context, Poll},
+    time::Duration,
+};
 
 use http::{
     header::{CONTENT_TYPE, TE},
@@ -81,13 +89,14 @@ pub async fn open(
     burst: usize,
     record: Option<Record>,
 ) -> Result<http::Response<impl http_body::Body<Data = bytes::Bytes, Error = Status>>, Status> {
+    let polled = outbound.polls();
     let body = EncodeBody::new_client(
         StampEncoder::new(burst).recording(record),
         outbound.map(Ok),
         head.compression,
         None,
     );
-    let mut request = http::Request::new(Body::new(body));
+    let mut request = http::Request::new(Body::new(Polls { body, polled }));
     *request.version_mut() = http::Version::HTTP_2;
     *request.method_mut() = http::Method::POST;
     // The channel adds the scheme and authority of its target.
@@ -100,4 +109,36 @@ pub async fn open(
         .call(request)
         .await
         .map_err(|e| Status::from_error(e.into()))
+}
+
+pin_project_lite::pin_project! {
+    /// A request body that tells its `Outbound` each time it is polled (outbound.rs: messages
+    /// of one poll share a clock reading, never those of two).
+    struct Polls<B> {
+        #[pin]
+        body: B,
+        polled: Arc<AtomicBool>,
+    }
+}
+
+impl<B: http_body::Body> http_body::Body for Polls<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<B::Data>, B::Error>>> {
+        let this = self.project();
+        this.polled.store(true, Ordering::Relaxed);
+        this.body.poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
+    }
 }

@@ -6,7 +6,7 @@ use std::{
     future::Future as _,
     pin::Pin,
     sync::{
-        atomic::{AtomicU64, Ordering},
+        atomic::{AtomicBool, AtomicU64, Ordering},
         Arc,
     },
     task::{ready, Context, Poll},
@@ -116,6 +116,11 @@ impl Outbound {
         self
     }
 
+    /// The flag the request body sets at each of its polls: a new poll, a new clock reading.
+    pub fn polls(&self) -> Arc<AtomicBool> {
+        self.clock.polled.clone()
+    }
+
     pub fn with_limit(mut self, limit: u64) -> Self {
         self.limit = Some(limit);
         self.pace = None;
@@ -203,26 +208,33 @@ impl Outbound {
     }
 }
 
-/// Messages produced back to back (no pacing, no window: tonic takes them in one go and they
-/// leave in the same write) share a clock reading, taken again every `SHARED_READING`
-/// messages so that a pause between tonic's buffers stamps few messages early. A reading per
-/// message was 4% of soak's CPU.
+/// Messages produced back to back (no pacing, no window: tonic takes them in one poll of the
+/// request body and they leave in the same write) share a clock reading, taken again every
+/// `SHARED_READING` messages and at every poll of the body, so a message never carries a
+/// reading from before a pause (HTTP/2 flow control). A reading per message was 4% of soak's
+/// CPU.
 const SHARED_READING: u32 = 8;
 
 #[derive(Default)]
 struct BurstClock {
     reading: Option<Instant>,
     used: u32,
+    /// Set by the request body at each of its polls (call.rs).
+    polled: Arc<AtomicBool>,
 }
 
 impl BurstClock {
     fn now(&mut self) -> Instant {
+        let polled = self.polled.load(Ordering::Relaxed);
         match self.reading {
-            Some(at) if self.used < SHARED_READING => {
+            Some(at) if self.used < SHARED_READING && !polled => {
                 self.used += 1;
                 at
             }
             _ => {
+                if polled {
+                    self.polled.store(false, Ordering::Relaxed);
+                }
                 let at = Instant::now();
                 self.reading = Some(at);
                 self.used = 1;
@@ -234,7 +246,7 @@ impl BurstClock {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
+    use std::{sync::atomic::Ordering, time::Duration};
 
     use super::{BurstClock, SHARED_READING};
 
@@ -256,6 +268,20 @@ mod tests {
                 .iter()
                 .all(|d| *d == Duration::from_micros(n as u64)));
             assert_eq!(offsets[2 * n], Duration::from_micros(2 * n as u64));
+        });
+    }
+
+    #[test]
+    fn a_new_poll_of_the_body_reads_the_clock_again() {
+        let (clock, mock) = quanta::Clock::mock();
+        quanta::with_clock(&clock, || {
+            let mut burst = BurstClock::default();
+            let first = burst.now();
+            mock.increment(Duration::from_millis(5));
+            assert_eq!(burst.now(), first, "same poll: shared");
+            burst.polled.store(true, Ordering::Relaxed);
+            assert_eq!(burst.now().duration_since(first), Duration::from_millis(5));
+            assert!(!burst.polled.load(Ordering::Relaxed), "taken");
         });
     }
 }
