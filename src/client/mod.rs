@@ -45,7 +45,7 @@ pub type EchoGrpc = Grpc<TimedChannel>;
 pub struct Clients {
     pub clients: Vec<EchoGrpc>,
     /// The channels under `clients`, one per connection, for calls made without tonic's
-    /// `Grpc` (soak's bidi calls).
+    /// `Grpc` (soak's client-stream and bidi calls).
     pub channels: Vec<TimedChannel>,
     pub connects: Arc<AtomicU64>,
 }

@@ -142,3 +142,32 @@ impl<B: http_body::Body> http_body::Body for Polls<B> {
         self.body.size_hint()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    };
+
+    use http_body::Body as _;
+    use http_body_util::{BodyExt as _, Full};
+
+    use super::Polls;
+
+    #[tokio::test]
+    async fn each_poll_of_the_body_is_flagged_and_the_body_is_unchanged() {
+        let polled = Arc::new(AtomicBool::new(false));
+        let mut body = Polls {
+            body: Full::new(bytes::Bytes::from_static(b"frame")),
+            polled: polled.clone(),
+        };
+        assert!(!body.is_end_stream());
+        let frame = body.frame().await.expect("one frame").expect("no error");
+        assert!(polled.swap(false, Ordering::Relaxed), "the poll is flagged");
+        assert_eq!(frame.into_data().ok().as_deref(), Some(&b"frame"[..]));
+        assert!(body.frame().await.is_none());
+        assert!(polled.load(Ordering::Relaxed), "every poll, the last too");
+        assert!(body.is_end_stream());
+    }
+}
