@@ -49,28 +49,8 @@ pub struct Encoded {
 
 impl Encoded {
     /// The message for `stamp`, padded to `size` bytes (never shorter than its header).
-    /// This runs for every message a soak sends, so it formats bytes by hand.
     pub fn new(stamp: Stamp, size: usize) -> Self {
-        let mut header = [0u8; HEADER_MAX];
-        let mut header_len = SEAL_FIELD;
-        for value in [stamp.stream, stamp.seq, stamp.sent_ns] {
-            let (text, digits) = leading_hex(value);
-            // All 16 bytes are stored: one fixed-size store instead of a copy of variable
-            // length (a call to memcpy). The next field overwrites what follows the digits.
-            header[header_len..header_len + 16].copy_from_slice(&text);
-            header_len += digits;
-            header[header_len] = b'.';
-            header_len += 1;
-        }
-        let len = header_len.max(size);
-        header[..8].copy_from_slice(&ascii_nibbles(seal(stamp, len)).to_be_bytes());
-        header[8] = b'.';
-        Self {
-            header,
-            header_len,
-            seq: stamp.seq,
-            len,
-        }
+        Stamper::default().encode(stamp, size)
     }
 
     /// The message's length in bytes.
@@ -84,6 +64,54 @@ impl Encoded {
         for chunk in payload(self.seq, self.len - self.header_len) {
             out.put_slice(chunk);
         }
+    }
+}
+
+/// The digits of a header field, as [`leading_hex`] gives them.
+type Digits = ([u8; 16], usize);
+
+/// Formats the messages of one stream. Its id's digits are formatted once, a send time's
+/// once for all the messages that share it (outbound.rs): only the sequence number and the
+/// seal change from one message to the next. This runs for every message a soak sends, so
+/// it formats bytes by hand.
+#[derive(Debug, Default)]
+pub struct Stamper {
+    stream: Option<(u64, Digits)>,
+    sent_ns: Option<(u64, Digits)>,
+}
+
+impl Stamper {
+    /// The message for `stamp`, padded to `size` bytes (never shorter than its header).
+    pub fn encode(&mut self, stamp: Stamp, size: usize) -> Encoded {
+        let stream = cached(&mut self.stream, stamp.stream);
+        let sent_ns = cached(&mut self.sent_ns, stamp.sent_ns);
+        let mut header = [0u8; HEADER_MAX];
+        let mut header_len = SEAL_FIELD;
+        for (text, digits) in [stream, leading_hex(stamp.seq), sent_ns] {
+            // All 16 bytes are stored: one fixed-size store instead of a copy of variable
+            // length (a call to memcpy). The next field overwrites what follows the digits.
+            header[header_len..header_len + 16].copy_from_slice(&text);
+            header_len += digits;
+            header[header_len] = b'.';
+            header_len += 1;
+        }
+        let len = header_len.max(size);
+        header[..8].copy_from_slice(&ascii_nibbles(seal(stamp, len)).to_be_bytes());
+        header[8] = b'.';
+        Encoded {
+            header,
+            header_len,
+            seq: stamp.seq,
+            len,
+        }
+    }
+}
+
+/// The digits of `value`, formatted only when it is not the one formatted last.
+fn cached(slot: &mut Option<(u64, Digits)>, value: u64) -> Digits {
+    match slot {
+        Some((last, digits)) if *last == value => *digits,
+        _ => slot.insert((value, leading_hex(value))).1,
     }
 }
 
@@ -296,6 +324,51 @@ mod tests {
             assert_eq!(hex_digits_of(value), *format!("{value:016x}").as_bytes());
             let (text, digits) = leading_hex(value);
             assert_eq!(text[..digits], *format!("{value:x}").as_bytes());
+        }
+    }
+
+    /// The format, spelled out: `seal.stream.seq.time.` in lowercase hex, then letters
+    /// from `a` + seq on, up to `size`.
+    fn spelled_out(stamp: Stamp, size: usize) -> Vec<u8> {
+        let fields = format!("{:x}.{:x}.{:x}.", stamp.stream, stamp.seq, stamp.sent_ns);
+        let len = (SEAL_FIELD + fields.len()).max(size);
+        let mut text = format!("{:08x}.{fields}", seal(stamp, len)).into_bytes();
+        let header = text.len();
+        while text.len() < len {
+            let letter = (stamp.seq % 26) as usize + text.len() - header;
+            text.push(b'a' + (letter % 26) as u8);
+        }
+        text
+    }
+
+    #[test]
+    fn a_stamper_writes_the_format_whatever_it_reuses_and_at_every_size() {
+        let mut stamper = Stamper::default();
+        let sizes = [0, 4, 30, 59, 60, 64, 100, 127, 128, 129, 200, 1000];
+        for (i, size) in sizes.into_iter().enumerate() {
+            // The stream changes once; a send time is reused, then changes, as in a run.
+            let stream = if i < sizes.len() / 2 {
+                7
+            } else {
+                0x1_0000_0001
+            };
+            for seq in [0, 1, 2, 25, 26, 27, 300, u64::MAX] {
+                for sent_ns in [0, 0x1234_5678_9abc, 0x1234_5678_9abc, u64::MAX] {
+                    let stamp = Stamp {
+                        stream,
+                        seq,
+                        sent_ns,
+                    };
+                    let mut text = Vec::new();
+                    stamper.encode(stamp, size).write(&mut text);
+                    assert_eq!(
+                        String::from_utf8_lossy(&text),
+                        String::from_utf8_lossy(&spelled_out(stamp, size)),
+                        "{stamp:?}, size {size}"
+                    );
+                    assert_eq!(decode(&text), Some(stamp));
+                }
+            }
         }
     }
 

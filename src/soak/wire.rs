@@ -11,7 +11,7 @@ use tonic::{
 use tonic_prost::ProstDecoder;
 
 use super::{
-    integrity::{self, Encoded, Stamp},
+    integrity::{self, Encoded, Stamp, Stamper},
     summary::Record,
 };
 use crate::{
@@ -83,6 +83,8 @@ impl Codec for SoakCodec {
 pub struct StampEncoder {
     burst: usize,
     record: Option<Record>,
+    /// One call's messages: one stream, send times shared (integrity.rs).
+    stamper: Stamper,
 }
 
 impl StampEncoder {
@@ -91,6 +93,7 @@ impl StampEncoder {
         Self {
             burst,
             record: None,
+            stamper: Stamper::default(),
         }
     }
 
@@ -101,8 +104,8 @@ impl StampEncoder {
     }
 }
 
-fn write_request(item: Stamped, dst: &mut impl BufMut) -> Encoded {
-    let message = Encoded::new(item.stamp, item.size);
+fn write_request(stamper: &mut Stamper, item: Stamped, dst: &mut impl BufMut) -> Encoded {
+    let message = stamper.encode(item.stamp, item.size);
     // Never empty (a message holds at least its header), so the key is always written.
     field::put_key(message.text_len(), dst);
     message.write(dst);
@@ -114,7 +117,7 @@ impl Encoder for StampEncoder {
     type Error = Status;
 
     fn encode(&mut self, item: Stamped, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
-        let message = write_request(item, dst);
+        let message = write_request(&mut self.stamper, item, dst);
         if let Some(record) = &self.record {
             record.push(&message, item.stamp.sent_ns);
         }
@@ -243,7 +246,7 @@ mod tests {
                 size,
             };
             let mut buf = Vec::new();
-            write_request(item, &mut buf);
+            write_request(&mut Stamper::default(), item, &mut buf);
             let expected = crate::proto::EchoRequest {
                 message: item.text(),
             };
