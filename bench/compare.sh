@@ -131,16 +131,21 @@ throughput() { # SCENARIO
     echo "== throughput, $sc: raw_echo pid ${PIDS[raw]}, serve pid ${PIDS[serve]}, serve at warn pid ${PIDS[warn]}"
     echo "   verified on each: $CURL_LINE; $H2CHECK_LINE"
     truncate_logs
-    # Each repetition starts one step further along, so no server always runs first.
-    order=(raw serve warn soak)
+    # Each repetition starts one step further along, so no server always runs first. soak
+    # runs right before or after h2load against the same serve (in turns): the soak / h2load
+    # verdict compares the two runs of each rep.
+    order=(raw serve warn)
     for ((rep = 1; rep <= REPS; rep++)); do
         for ((i = 0; i < ${#order[@]}; i++)); do
             label=${order[(i + rep - 1) % ${#order[@]}]}
-            case $label in
-            soak) use_server serve; run_soak "$sc" "$rep" soak@serve ;;
-            *) use_server "$label"; run_h2load "$sc" "$rep" "h2load@$label" ;;
-            esac
-            truncate_logs
+            use_server "$label"
+            if [[ $label == serve ]] && ((rep % 2 == 0)); then
+                run_soak "$sc" "$rep" soak@serve; truncate_logs
+            fi
+            run_h2load "$sc" "$rep" "h2load@$label"; truncate_logs
+            if [[ $label == serve ]] && ((rep % 2)); then
+                run_soak "$sc" "$rep" soak@serve; truncate_logs
+            fi
         done
     done
     for label in "${labels[@]}"; do
@@ -270,8 +275,9 @@ summary() {
         read -r -a soak <<<"$(stats_of "$sc" soak@serve 5)"
         read -r -a h2serve <<<"$(stats_of "$sc" h2load@serve 5)"
         sr=$(ratio "${soak[0]}" "${h2serve[0]}")
+        pr=$(paired_median "$sc" soak@serve h2load@serve 5)
         printf '%-13s  %-16s  %-27s  %s\n' "$sc" "soak > serve" "${soak[0]} (${soak[1]}-${soak[2]})" \
-            "$sr of h2load > serve (>= 1.0 $(verdict "$sr" '>=' 1.0))"
+            "$pr of h2load > serve, paired (>= 1.0 $(verdict "$pr" '>=' 1.0)); $sr of its median"
     done
     echo
     echo "idle bidi-sync streams: $IDLE_STREAMS over $IDLE_CONNECTIONS connections, each after one echo"

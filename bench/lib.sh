@@ -453,3 +453,15 @@ stats_of() { # SCENARIO TOOL COLUMN: "median min max" of the valid runs, or "- -
             printf "%.0f %.0f %.0f\n", m, v[1], v[NR] }'
 }
 
+paired_median() { # SCENARIO TOOL_A TOOL_B COLUMN: the median over the repetitions of A / B
+    # (valid runs only, the two runs of a rep back to back); "-" when no rep has both. This
+    # machine's speed drifts by 10% over minutes: a ratio of two medians takes that drift in,
+    # a ratio within each pair of neighbouring runs cancels most of it.
+    awk -v sc="$1" -v a="$2" -v b="$3" -v col="$4" '
+        $1 == sc && $4 == 1 && $col != "-" && $2 == a { va[$3] = $col }
+        $1 == sc && $4 == 1 && $col != "-" && $2 == b { vb[$3] = $col }
+        END { for (r in va) if ((r in vb) && vb[r] > 0) print va[r] / vb[r] }' "$RESULTS" |
+        sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) { print "-"; exit }
+            m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.2f\n", m }'
+}
+
