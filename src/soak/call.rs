@@ -14,6 +14,7 @@ use std::{
     time::Duration,
 };
 
+use bytes::Bytes;
 use http::{
     header::{CONTENT_TYPE, TE},
     uri::PathAndQuery,
@@ -79,8 +80,8 @@ fn encoding_name(encoding: CompressionEncoding) -> &'static str {
     }
 }
 
-/// Opens a call on `channel` that sends `outbound`'s messages (keeping their texts in
-/// `record`, when given); the response once its headers are in.
+/// Opens a call on `channel` that sends `outbound`'s messages (keeping its DATA frames in
+/// `record`, when given and uncompressed); the response once its headers are in.
 pub async fn open(
     channel: &mut TimedChannel,
     head: &Head,
@@ -88,15 +89,21 @@ pub async fn open(
     outbound: Outbound,
     burst: usize,
     record: Option<Record>,
-) -> Result<http::Response<impl http_body::Body<Data = bytes::Bytes, Error = Status>>, Status> {
+) -> Result<http::Response<impl http_body::Body<Data = Bytes, Error = Status>>, Status> {
     let polled = outbound.polls();
     let body = EncodeBody::new_client(
-        StampEncoder::new(burst).recording(record),
+        StampEncoder::new(burst),
         outbound.map(Ok),
         head.compression,
         None,
     );
-    let mut request = http::Request::new(Body::new(Polls { body, polled }));
+    // Compressed frames do not hold the texts: the summary check then decodes each item.
+    let record = record.filter(|_| head.compression.is_none());
+    let mut request = http::Request::new(Body::new(Watched {
+        body,
+        polled,
+        record,
+    }));
     *request.version_mut() = http::Version::HTTP_2;
     *request.method_mut() = http::Method::POST;
     // The channel adds the scheme and authority of its target.
@@ -113,25 +120,33 @@ pub async fn open(
 
 pin_project_lite::pin_project! {
     /// A request body that tells its `Outbound` each time it is polled (outbound.rs: messages
-    /// of one poll share a clock reading, never those of two).
-    struct Polls<B> {
+    /// of one poll share a clock reading, never those of two) and keeps each DATA frame in
+    /// the call's record, when it has one (summary.rs).
+    struct Watched<B> {
         #[pin]
         body: B,
         polled: Arc<AtomicBool>,
+        record: Option<Record>,
     }
 }
 
-impl<B: http_body::Body> http_body::Body for Polls<B> {
-    type Data = B::Data;
+impl<B: http_body::Body<Data = Bytes>> http_body::Body for Watched<B> {
+    type Data = Bytes;
     type Error = B::Error;
 
     fn poll_frame(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<http_body::Frame<B::Data>, B::Error>>> {
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, B::Error>>> {
         let this = self.project();
         this.polled.store(true, Ordering::Relaxed);
-        this.body.poll_frame(cx)
+        let polled = this.body.poll_frame(cx);
+        if let (Some(record), Poll::Ready(Some(Ok(frame)))) = (this.record, &polled) {
+            if let Some(data) = frame.data_ref() {
+                record.push(data);
+            }
+        }
+        polled
     }
 
     fn is_end_stream(&self) -> bool {
@@ -150,17 +165,20 @@ mod tests {
         Arc,
     };
 
+    use bytes::Bytes;
     use http_body::Body as _;
     use http_body_util::{BodyExt as _, Full};
 
-    use super::Polls;
+    use super::{Record, Watched};
 
     #[tokio::test]
-    async fn each_poll_of_the_body_is_flagged_and_the_body_is_unchanged() {
+    async fn each_poll_is_flagged_each_frame_kept_and_the_body_unchanged() {
         let polled = Arc::new(AtomicBool::new(false));
-        let mut body = Polls {
-            body: Full::new(bytes::Bytes::from_static(b"frame")),
+        let record = Record::for_call(100).expect("a bounded call");
+        let mut body = Watched {
+            body: Full::new(Bytes::from_static(b"frame")),
             polled: polled.clone(),
+            record: Some(record.clone()),
         };
         assert!(!body.is_end_stream());
         let frame = body.frame().await.expect("one frame").expect("no error");
@@ -169,5 +187,6 @@ mod tests {
         assert!(body.frame().await.is_none());
         assert!(polled.load(Ordering::Relaxed), "every poll, the last too");
         assert!(body.is_end_stream());
+        assert_eq!(record.take(), [Bytes::from_static(b"frame")]);
     }
 }

@@ -1,69 +1,84 @@
 //! Client-stream replies: the server's summary of what it received (`Received N messages:
 //! ['…', '…']`, or Go's `[… …]`), checked item by item so a lost or duplicated message is
-//! named as such, not as one bad reply. Each item is compared with the text the call sent
-//! (its [`Record`]); only an item that differs has its stamp decoded, which cost five times
-//! the comparison and was a sixth of a client-stream soak's CPU.
+//! named as such, not as one bad reply. Each item is compared with the text the call sent,
+//! read from the request's own DATA frames (its [`Record`]); only an item that differs has
+//! its stamp decoded, which cost five times the comparison and was a sixth of a
+//! client-stream soak's CPU.
 
 use std::sync::{Arc, Mutex, PoisonError};
 
-use super::integrity::{self, Encoded, Tracker};
+use bytes::Bytes;
+
+use super::integrity::{self, Tracker};
+use crate::codec::field;
 
 /// Calls that may send more than this are checked by decoding alone (long-lived streams,
-/// huge messages): a record holds all of a call's texts until its reply.
+/// huge messages): a record holds all of a call's frames until its reply.
 const RECORD_MAX: usize = 1 << 20;
 
-/// Per text: its length (u32) and send time (u64), little-endian, before the text.
-const ENTRY_HEAD: usize = 12;
+/// The gRPC message prefix: compression flag and length.
+const PREFIX: usize = 5;
 
-/// The texts a client-stream call sent, in order, each with its send time; written by the
-/// call's encoder, read once the reply is in.
+/// The request DATA frames of a client-stream call, as its body handed them to HTTP/2 (a
+/// reference each, no copy: call.rs), read once the reply is in. A copy of each text,
+/// taken as it was encoded, cost a lock and two copies per message.
 #[derive(Debug, Clone, Default)]
-pub struct Record(Arc<Mutex<Vec<u8>>>);
+pub struct Record(Arc<Mutex<Vec<Bytes>>>);
 
 impl Record {
-    /// A record for a call that sends `bytes` in all, its framing included (room for the
-    /// record's own per-text heads); none when that is unbounded (0: a long-lived stream) or
-    /// too much to hold.
+    /// A record for a call that sends `bytes` in all, its framing included; none when that
+    /// is unbounded (0: a long-lived stream) or too much to hold.
     pub fn for_call(bytes: usize) -> Option<Self> {
-        (bytes > 0 && bytes <= RECORD_MAX)
-            .then(|| Self(Arc::new(Mutex::new(Vec::with_capacity(bytes)))))
+        (bytes > 0 && bytes <= RECORD_MAX).then(Self::default)
     }
 
-    /// Adds the next text sent.
-    pub fn push(&self, message: &Encoded, sent_ns: u64) {
-        let mut texts = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        texts.extend_from_slice(&(message.text_len() as u32).to_le_bytes());
-        texts.extend_from_slice(&sent_ns.to_le_bytes());
-        message.write(&mut *texts);
+    /// Keeps the next DATA frame sent: uncompressed gRPC messages, whole.
+    pub fn push(&self, frame: &Bytes) {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(frame.clone());
     }
 
-    fn take(&self) -> Vec<u8> {
+    /// The frames kept so far, leaving none.
+    pub(super) fn take(&self) -> Vec<Bytes> {
         std::mem::take(&mut *self.0.lock().unwrap_or_else(PoisonError::into_inner))
     }
 }
 
 /// Walks a record's texts in order, as long as the items match them.
 struct Texts {
-    bytes: Vec<u8>,
+    frames: Vec<Bytes>,
+    frame: usize,
     at: usize,
     seq: u64,
 }
 
 impl Texts {
-    /// The sequence number and send time of the next text, when `item` is that text.
-    fn next_if(&mut self, item: &[u8]) -> Option<(u64, u64)> {
-        let head = self.bytes.get(self.at..self.at + ENTRY_HEAD)?;
-        let (len, sent_ns) = head.split_at(4);
-        let len = u32::from_le_bytes(len.try_into().ok()?) as usize;
-        let sent_ns = u64::from_le_bytes(sent_ns.try_into().ok()?);
-        let start = self.at + ENTRY_HEAD;
-        if item.len() != len || self.bytes.get(start..start + len)? != item {
+    /// The sequence number of the next text, when `item` is that text.
+    fn next_if(&mut self, item: &[u8]) -> Option<u64> {
+        while self.frames.get(self.frame)?.len() == self.at {
+            self.frame += 1;
+            self.at = 0;
+        }
+        let (text, used) = message_text(&self.frames[self.frame][self.at..])?;
+        if text != item {
             return None;
         }
-        self.at = start + len;
+        self.at += used;
         self.seq += 1;
-        Some((self.seq - 1, sent_ns))
+        Some(self.seq - 1)
     }
+}
+
+/// The text of the EchoRequest at the start of `bytes`, a gRPC message, and the bytes that
+/// message takes; none when it is not whole there or not uncompressed.
+fn message_text(bytes: &[u8]) -> Option<(&[u8], usize)> {
+    let (&[flag, ref len @ ..], body) = bytes.split_first_chunk::<PREFIX>()?;
+    let len = u32::from_be_bytes(*len) as usize;
+    let body = body.get(..len).filter(|_| flag == 0)?;
+    let text = field::read(body, "EchoRequest").ok()?;
+    Some((text, PREFIX + len))
 }
 
 /// Checks the summary of stream `id`, which sent `sent` messages (recorded in `record`);
@@ -84,27 +99,33 @@ pub fn check(
         return 0;
     };
     let mut texts = Texts {
-        bytes: record.map(Record::take).unwrap_or_default(),
+        frames: record.map(Record::take).unwrap_or_default(),
+        frame: 0,
         at: 0,
         seq: 0,
     };
     let mut last_sent_ns = 0;
+    let mut last_matched = None;
     let mut items_seen = 0;
     for item in items(list.as_bytes()) {
         items_seen += 1;
         // The text we sent is what decoding it would find: the same stamp.
-        let stamp = texts.next_if(item).or_else(|| {
-            integrity::decode(item)
-                .filter(|stamp| stamp.stream == id)
-                .map(|stamp| (stamp.seq, stamp.sent_ns))
-        });
-        match stamp {
-            Some((seq, sent_ns)) => {
-                tracker.observe(seq, sent);
-                last_sent_ns = last_sent_ns.max(sent_ns);
+        if let Some(seq) = texts.next_if(item) {
+            tracker.observe(seq, sent);
+            last_matched = Some(item);
+            continue;
+        }
+        match integrity::decode(item).filter(|stamp| stamp.stream == id) {
+            Some(stamp) => {
+                tracker.observe(stamp.seq, sent);
+                last_sent_ns = last_sent_ns.max(stamp.sent_ns);
             }
             None => tracker.corrupted(),
         }
+    }
+    // Texts match in the order they were sent: the last one matched was sent last of them.
+    if let Some(stamp) = last_matched.and_then(integrity::decode) {
+        last_sent_ns = last_sent_ns.max(stamp.sent_ns);
     }
     if items_seen != count {
         tracker.corrupted();
@@ -149,7 +170,10 @@ fn items(list: &[u8]) -> impl Iterator<Item = &[u8]> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::soak::{integrity::Stamp, stats::Integrity};
+    use crate::soak::{
+        integrity::{Encoded, Stamp},
+        stats::Integrity,
+    };
 
     #[test]
     fn items_are_those_of_a_split_and_trim() {
@@ -189,25 +213,48 @@ mod tests {
     const STREAM: u64 = 7;
 
     /// Five messages of stream 7 (the third one a short one), sent at 100, 200, … ns, and
-    /// a record of them.
+    /// a record of them: two DATA frames, of three messages and of two.
     fn sent() -> (Vec<String>, Record) {
         let record = Record::for_call(1000).expect("a bounded call has a record");
+        let mut frame = Vec::new();
         let texts = (0..5)
             .map(|seq| {
-                let sent_ns = 100 * (seq + 1);
                 let stamp = Stamp {
                     stream: STREAM,
                     seq,
-                    sent_ns,
+                    sent_ns: 100 * (seq + 1),
                 };
-                let message = Encoded::new(stamp, if seq == 2 { 0 } else { 64 });
-                record.push(&message, sent_ns);
                 let mut text = Vec::new();
-                message.write(&mut text);
+                Encoded::new(stamp, if seq == 2 { 0 } else { 64 }).write(&mut text);
+                let mut body = Vec::new();
+                field::put(&[&text], &mut body);
+                frame.push(0);
+                frame.extend_from_slice(&(body.len() as u32).to_be_bytes());
+                frame.extend_from_slice(&body);
+                if seq == 2 || seq == 4 {
+                    record.push(&Bytes::from(std::mem::take(&mut frame)));
+                }
                 String::from_utf8_lossy(&text).into_owned()
             })
             .collect();
         (texts, record)
+    }
+
+    #[test]
+    fn the_record_gives_the_texts_back_in_order_across_its_frames() {
+        let (texts, record) = sent();
+        let mut walk = Texts {
+            frames: record.take(),
+            frame: 0,
+            at: 0,
+            seq: 0,
+        };
+        assert_eq!(walk.next_if(texts[1].as_bytes()), None, "not the next one");
+        for (seq, text) in texts.iter().enumerate() {
+            assert_eq!(walk.next_if(text.as_bytes()), Some(seq as u64));
+        }
+        assert_eq!(walk.next_if(texts[0].as_bytes()), None, "past the end");
+        assert_eq!(message_text(&[0, 0, 0, 0, 9, 0x0a, 7]), None, "cut short");
     }
 
     /// What the check finds in a summary listing `items`, with the record and without.

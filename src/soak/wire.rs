@@ -10,10 +10,7 @@ use tonic::{
 };
 use tonic_prost::ProstDecoder;
 
-use super::{
-    integrity::{self, Encoded, Stamp, Stamper},
-    summary::Record,
-};
+use super::integrity::{self, Stamp, Stamper};
 use crate::{
     codec::{self, field},
     proto::EchoResponse,
@@ -82,7 +79,6 @@ impl Codec for SoakCodec {
 #[derive(Debug)]
 pub struct StampEncoder {
     burst: usize,
-    record: Option<Record>,
     /// One call's messages: one stream, send times shared (integrity.rs).
     stamper: Stamper,
 }
@@ -92,24 +88,16 @@ impl StampEncoder {
     pub fn new(burst: usize) -> Self {
         Self {
             burst,
-            record: None,
             stamper: Stamper::default(),
         }
     }
-
-    /// Keeps every text sent in `record` (client-stream calls: summary.rs).
-    pub fn recording(mut self, record: Option<Record>) -> Self {
-        self.record = record;
-        self
-    }
 }
 
-fn write_request(stamper: &mut Stamper, item: Stamped, dst: &mut impl BufMut) -> Encoded {
+fn write_request(stamper: &mut Stamper, item: Stamped, dst: &mut impl BufMut) {
     let message = stamper.encode(item.stamp, item.size);
     // Never empty (a message holds at least its header), so the key is always written.
     field::put_key(message.text_len(), dst);
     message.write(dst);
-    message
 }
 
 impl Encoder for StampEncoder {
@@ -117,10 +105,7 @@ impl Encoder for StampEncoder {
     type Error = Status;
 
     fn encode(&mut self, item: Stamped, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
-        let message = write_request(&mut self.stamper, item, dst);
-        if let Some(record) = &self.record {
-            record.push(&message, item.stamp.sent_ns);
-        }
+        write_request(&mut self.stamper, item, dst);
         Ok(())
     }
 
