@@ -55,19 +55,26 @@ struct Texts {
 }
 
 impl Texts {
-    /// The sequence number of the next text, when `item` is that text.
-    fn next_if(&mut self, item: &[u8]) -> Option<u64> {
+    /// The next text and the bytes its message takes, when there is one.
+    fn peek(&mut self) -> Option<(&[u8], usize)> {
         while self.frames.get(self.frame)?.len() == self.at {
             self.frame += 1;
             self.at = 0;
         }
-        let (text, used) = message_text(&self.frames[self.frame][self.at..])?;
-        if text != item {
-            return None;
-        }
+        message_text(&self.frames[self.frame][self.at..])
+    }
+
+    /// Moves past the text [`Texts::peek`] gave; its sequence number.
+    fn advance(&mut self, used: usize) -> u64 {
         self.at += used;
         self.seq += 1;
-        Some(self.seq - 1)
+        self.seq - 1
+    }
+
+    /// The sequence number of the next text, when `item` is that text.
+    fn next_if(&mut self, item: &[u8]) -> Option<u64> {
+        let (text, used) = self.peek()?;
+        (text == item).then(|| self.advance(used))
     }
 }
 
@@ -107,7 +114,28 @@ pub fn check(
     let mut last_sent_ns = 0;
     let mut last_matched = None;
     let mut items_seen = 0;
-    for item in items(list.as_bytes()) {
+    let list = list.as_bytes();
+    let separator = separator_of(list);
+    // The usual summary lists the texts sent, in order, as Python or Go write them: each is
+    // checked where it must be, with no search for where items end (that search, a memchr
+    // per item, was the larger part of the check).
+    let mut rest = list;
+    while let Some((text, used)) = texts.peek() {
+        let Some((item, after)) = listed(rest, items_seen == 0, separator, text) else {
+            break;
+        };
+        tracker.observe(texts.advance(used), sent);
+        last_matched = Some(item);
+        items_seen += 1;
+        rest = after;
+    }
+    // Anything else, from where that stopped: item by item.
+    let others = match (items_seen, rest) {
+        (0, _) => (!list.is_empty()).then_some(list),
+        (_, []) => None,
+        (_, [_separator, more @ ..]) => Some(more),
+    };
+    for item in split_items(others, separator) {
         items_seen += 1;
         // The text we sent is what decoding it would find: the same stamp.
         if let Some(seq) = texts.next_if(item) {
@@ -133,17 +161,22 @@ pub fn check(
     last_sent_ns
 }
 
-/// The items of a summary's list. Our messages hold no quotes, commas, spaces or
-/// backslashes, so both list forms split on one byte: Python's `'a', 'b'` at the commas,
-/// Go's `a b` at the spaces; then spaces before an item and quotes around it go. memchr
-/// finds the separators: a `str::split` by char cost more than checking the items.
-fn items(list: &[u8]) -> impl Iterator<Item = &[u8]> {
-    let separator = if list.first() == Some(&b'\'') {
+/// The byte between the items of `list`: a comma in Python's form, a space in Go's.
+fn separator_of(list: &[u8]) -> u8 {
+    if list.first() == Some(&b'\'') {
         b','
     } else {
         b' '
-    };
-    let mut rest = (!list.is_empty()).then_some(list);
+    }
+}
+
+/// The items of a summary's `list` (`None`: no items; an empty list, what follows a
+/// separator at the end, is one empty item). Our messages hold no quotes, commas, spaces or
+/// backslashes, so both list forms split on one byte: Python's `'a', 'b'` at the commas,
+/// Go's `a b` at the spaces; then spaces before an item and quotes around it go. memchr
+/// finds the separators: a `str::split` by char cost more than checking the items.
+fn split_items(list: Option<&[u8]>, separator: u8) -> impl Iterator<Item = &[u8]> {
+    let mut rest = list;
     std::iter::from_fn(move || {
         let all = rest?;
         let item = match memchr::memchr(separator, all) {
@@ -167,6 +200,38 @@ fn items(list: &[u8]) -> impl Iterator<Item = &[u8]> {
     })
 }
 
+/// `text` as the next item of a list written as Python or Go write it (`'a', 'b'`, `a b`)
+/// at the start of `rest`: the item as [`split_items`] would give it, and the list after
+/// it (at a separator or the end); none when the list does not go on that way.
+fn listed<'a>(
+    rest: &'a [u8],
+    first: bool,
+    separator: u8,
+    text: &[u8],
+) -> Option<(&'a [u8], &'a [u8])> {
+    let quoted = separator == b',';
+    let mut rest = rest;
+    if !first {
+        rest = rest.strip_prefix(&[separator])?;
+        if quoted {
+            rest = rest.strip_prefix(b" ")?;
+        }
+    }
+    if quoted {
+        rest = rest.strip_prefix(b"'")?;
+    }
+    let (item, mut rest) = rest.split_at_checked(text.len())?;
+    if item != text {
+        return None;
+    }
+    if quoted {
+        rest = rest.strip_prefix(b"'")?;
+    }
+    rest.first()
+        .is_none_or(|&b| b == separator)
+        .then_some((item, rest))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -174,6 +239,11 @@ mod tests {
         integrity::{Encoded, Stamp},
         stats::Integrity,
     };
+
+    /// All the items of a summary's list.
+    fn items(list: &[u8]) -> impl Iterator<Item = &[u8]> {
+        split_items((!list.is_empty()).then_some(list), separator_of(list))
+    }
 
     #[test]
     fn items_are_those_of_a_split_and_trim() {
@@ -268,13 +338,61 @@ mod tests {
         } else {
             items.join(" ")
         };
-        let summary = format!("Received {} messages: [{list}]", items.len());
+        judged_list(&list, items.len())
+    }
+
+    /// What the check finds in a summary of `count` messages listing `list`, with the record
+    /// and without.
+    fn judged_list(list: &str, count: usize) -> [(Integrity, u64); 2] {
+        let summary = format!("Received {count} messages: [{list}]");
         let (_, record) = sent();
         [Some(&record), None].map(|record| {
             let mut tracker = Tracker::default();
             let last = check(&summary, STREAM, 5, record, &mut tracker);
             (tracker.finish(5, true), last)
         })
+    }
+
+    #[test]
+    fn lists_written_otherwise_are_judged_alike_with_the_record_or_without() {
+        let (texts, _) = sent();
+        let t: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let python = |items: &[&str], between: &str| {
+            items
+                .iter()
+                .map(|i| format!("'{i}'"))
+                .collect::<Vec<_>>()
+                .join(between)
+        };
+        let lists = [
+            python(&t, ", "),
+            t.join(" "),
+            format!("{},", python(&t, ", ")),
+            format!("{} ", t.join(" ")),
+            python(&t, ",  "),
+            python(&t, ","),
+            t.join("  "),
+            format!("''{}'', {}", t[0], python(&t[1..], ", ")),
+            format!("'{}'x, {}", t[0], python(&t[1..], ", ")),
+            format!("{}, '{}'", python(&t, ", "), t[4]),
+            format!("{} {}", t.join(" "), t[0]),
+            python(&t[..3], ", "),
+            String::new(),
+        ];
+        for list in &lists {
+            for count in [5, items(list.as_bytes()).count()] {
+                let [with, without] = judged_list(list, count);
+                assert_eq!(with, without, "{list:?}, count {count}");
+            }
+        }
+        let clean = (Integrity::default(), 500);
+        assert_eq!(judged_list(&lists[0], 5), [clean; 2]);
+        assert_eq!(judged_list(&lists[1], 5), [clean; 2]);
+        assert_ne!(
+            judged_list(&lists[2], 5)[0],
+            clean,
+            "a trailing comma: an empty item"
+        );
     }
 
     #[test]
