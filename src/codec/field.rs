@@ -10,7 +10,7 @@ use prost::encoding::{
 use tonic::Status;
 
 /// Field 1 (`message`), wire type 2 (length-delimited).
-const MESSAGE_KEY: u8 = 1 << 3 | 2;
+pub const MESSAGE_KEY: u8 = 1 << 3 | 2;
 
 /// Writes a message whose text is `parts` joined, as prost writes it: key, length, bytes,
 /// and nothing at all for an empty text (proto3 omits default values).
