@@ -8,7 +8,8 @@
 #     RPC) and at warn, and `grpcstream soak` against serve; client-stream and bidi-sync calls
 #     of 100 x 64-byte messages, 8 connections x 8 streams, servers pinned to one core and
 #     the load generator to the other, interleaved repetitions. Medians, min-max, the ratios
-#     the performance targets name, and each server's peak RSS (VmHWM).
+#     the performance targets name (soak / h2load: the median of each rep's pair of runs,
+#     back to back), and each server's peak RSS (VmHWM).
 #  2. Idle streams: server RSS per idle bidi-sync stream with 10,000 of them open over 10
 #     connections (each after one echo), and RSS after they all close, raw_echo and serve.
 #  3. Ping-pong: one bidi-sync stream, one 64-byte message at a time: p50 and p99 round trip
