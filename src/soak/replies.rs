@@ -160,7 +160,7 @@ where
     fn next_reply(&mut self) -> Option<Result<C::Item, Status>> {
         let len = message_len(&self.frame)?;
         let reply = match self.frame[0] {
-            0 => self.check.check(&self.frame[PREFIX..PREFIX + len]),
+            0 => self.check.check_in(&self.frame, PREFIX..PREFIX + len),
             // We did not declare an encoding: a compressed message cannot be read (tonic's
             // words, as gRPC's compression spec asks).
             1 => Err(Status::internal(
@@ -360,7 +360,7 @@ mod tests {
             read(response(StatusCode::OK, &[], frames), WholeReply, 0)?
                 .only()
                 .await
-                .map(|(reply, _)| reply.message)
+                .map(|(reply, _)| String::from_utf8_lossy(&reply).into_owned())
         };
         let text = "Received 1 messages: ['x']".to_owned();
         assert_eq!(

@@ -97,16 +97,23 @@ fn message_text(bytes: &[u8]) -> Option<(&[u8], usize)> {
 /// Checks the summary of stream `id`, which sent `sent` messages (recorded in `record`);
 /// returns when the last message listed was sent, 0 when none is ours.
 pub fn check(
-    summary: &str,
+    summary: &[u8],
     id: u64,
     sent: u64,
     record: Option<&Record>,
     tracker: &mut Tracker,
 ) -> u64 {
+    const LIST: &[u8] = b" messages: [";
     let Some((count, list)) = summary
-        .strip_prefix("Received ")
-        .and_then(|rest| rest.split_once(" messages: ["))
-        .and_then(|(n, rest)| Some((n.parse::<usize>().ok()?, rest.strip_suffix(']')?)))
+        .strip_prefix(b"Received ")
+        .and_then(|rest| {
+            let at = memchr::memmem::find(rest, LIST)?;
+            Some((&rest[..at], &rest[at + LIST.len()..]))
+        })
+        .and_then(|(n, rest)| {
+            let count = std::str::from_utf8(n).ok()?.parse::<usize>().ok()?;
+            Some((count, rest.strip_suffix(b"]")?))
+        })
     else {
         tracker.corrupted();
         return 0;
@@ -120,7 +127,6 @@ pub fn check(
     let mut last_sent_ns = 0;
     let mut last_matched = None;
     let mut items_seen = 0;
-    let list = list.as_bytes();
     let separator = separator_of(list);
     // The usual summary lists the texts sent, in order, as Python or Go write them: each is
     // checked where it must be, with no search for where items end (that search, a memchr
@@ -354,7 +360,7 @@ mod tests {
         let (_, record) = sent();
         [Some(&record), None].map(|record| {
             let mut tracker = Tracker::default();
-            let last = check(&summary, STREAM, 5, record, &mut tracker);
+            let last = check(summary.as_bytes(), STREAM, 5, record, &mut tracker);
             (tracker.finish(5, true), last)
         })
     }

@@ -3,7 +3,9 @@
 //! see replies.rs), so a message costs no String either way (an allocation, a copy and a
 //! free per message each way were a tenth of a soak's CPU).
 
-use bytes::{Buf, BufMut};
+use std::ops::Range;
+
+use bytes::{Buf, BufMut, Bytes};
 use tonic::{
     codec::{BufferSettings, Codec, DecodeBuf, Decoder, EncodeBuf, Encoder},
     Status,
@@ -115,12 +117,17 @@ impl Encoder for StampEncoder {
 }
 
 /// How a reply message is read where it lies: a bidi echo's stamp checked, or a whole
-/// EchoResponse taken.
+/// summary's text taken.
 pub trait Check: Clone + Send + 'static {
     type Item: Send + Sync + 'static;
 
     /// `body`: one message, its gRPC prefix removed.
     fn check(&self, body: &[u8]) -> Result<Self::Item, Status>;
+
+    /// [`Check::check`] of `frame[message]`, for a check that keeps part of the frame.
+    fn check_in(&self, frame: &Bytes, message: Range<usize>) -> Result<Self::Item, Status> {
+        self.check(&frame[message])
+    }
 }
 
 /// A bidi echo: the reply prefix (`Sync Echo: `), then one of our stamps.
@@ -135,21 +142,23 @@ impl Check for EchoCheck {
     }
 }
 
-/// A whole EchoResponse: client-stream's summary, checked item by item by the worker.
+/// A whole EchoResponse's text (UTF-8, as prost requires): client-stream's summary, checked
+/// item by item by the worker. Taken from the frame it arrived in, not copied: a summary of
+/// 100 messages is 6.8 KB.
 #[derive(Debug, Clone, Copy)]
 pub struct WholeReply;
 
 impl Check for WholeReply {
-    type Item = EchoResponse;
+    type Item = Bytes;
 
-    fn check(&self, body: &[u8]) -> Result<EchoResponse, Status> {
-        let text = field::read(body, "EchoResponse")?;
-        // UTF-8 by now (field::read), so this never fails; std's check is cheap on ASCII,
-        // `from_utf8_lossy` cost more than all the rest of a summary's reading.
-        let message = std::str::from_utf8(text)
-            .map_err(|e| Status::internal(e.to_string()))?
-            .to_owned();
-        Ok(EchoResponse { message })
+    fn check(&self, body: &[u8]) -> Result<Bytes, Status> {
+        Ok(Bytes::copy_from_slice(field::read(body, "EchoResponse")?))
+    }
+
+    fn check_in(&self, frame: &Bytes, message: Range<usize>) -> Result<Bytes, Status> {
+        // A part of the frame (field::read gives a part of what it reads, or nothing).
+        let text = field::read(&frame[message], "EchoResponse")?;
+        Ok(frame.slice_ref(text))
     }
 }
 
@@ -238,6 +247,23 @@ mod tests {
             assert_eq!(buf, expected.encode_to_vec(), "size {size}");
             assert_eq!(item.text().len(), integrity::encoded_len(item.stamp, size));
         }
+    }
+
+    #[test]
+    fn a_summary_is_taken_from_its_frame_as_a_copy_would_read_it() -> Result<(), Status> {
+        let text = "Received 1 messages: ['x']";
+        let body = EchoResponse {
+            message: text.into(),
+        }
+        .encode_to_vec();
+        let frame = Bytes::from([&[0; 5][..], &body].concat());
+        let taken = WholeReply.check_in(&frame, 5..frame.len())?;
+        assert_eq!(taken, WholeReply.check(&body)?);
+        assert_eq!(&taken[..], text.as_bytes());
+        assert!(frame.as_ptr_range().contains(&taken.as_ptr()), "not copied");
+        let invalid = Bytes::from_static(&[0, 0, 0, 0, 3, 0x0a, 1, 0xff]);
+        assert!(WholeReply.check_in(&invalid, 5..8).is_err(), "not UTF-8");
+        Ok(())
     }
 
     #[test]

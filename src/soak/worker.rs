@@ -265,10 +265,9 @@ async fn exchange(
             )
             .await?;
             let (reply, now) = replies::read(response, WholeReply, burst)?.only().await?;
-            let measured = rec.received(now, reply.message.len());
+            let measured = rec.received(now, reply.len());
             let sent_total = sent.total.load(Ordering::Relaxed);
-            let last_sent_ns =
-                summary::check(&reply.message, id, sent_total, record.as_ref(), tracker);
+            let last_sent_ns = summary::check(&reply, id, sent_total, record.as_ref(), tracker);
             // The call's latency runs from the half-close, right after the last message went out.
             if measured && last_sent_ns > 0 {
                 rec.stats.record_latency(Duration::from_nanos(
