@@ -10,7 +10,7 @@ use prost::encoding::{
 use tonic::Status;
 
 /// Field 1 (`message`), wire type 2 (length-delimited).
-pub const MESSAGE_KEY: u8 = 1 << 3 | 2;
+const MESSAGE_KEY: u8 = 1 << 3 | 2;
 
 /// Writes a message whose text is `parts` joined, as prost writes it: key, length, bytes,
 /// and nothing at all for an empty text (proto3 omits default values).
@@ -37,14 +37,22 @@ pub fn put_key(len: usize, dst: &mut impl BufMut) {
 /// UTF-8, not only the one that wins. Empty when absent. Errors are INTERNAL, as tonic
 /// reports prost's.
 pub fn read<'a>(body: &'a [u8], message_name: &str) -> Result<&'a [u8], Status> {
-    // The usual body, the one field and nothing else, costs a key byte and a length.
-    if let [MESSAGE_KEY, rest @ ..] = body {
-        let mut text = rest;
-        if decode_varint(&mut text).is_ok_and(|len| len == text.len() as u64) {
-            return utf8(text, message_name);
-        }
+    match only_field(body) {
+        Some(text) => utf8(text, message_name),
+        None => read_fields(body, message_name),
     }
-    read_fields(body, message_name)
+}
+
+/// The text of the usual body, the one field and nothing else (a key byte and a length),
+/// not checked for UTF-8; `None` for any other body.
+pub fn only_field(body: &[u8]) -> Option<&[u8]> {
+    let [MESSAGE_KEY, rest @ ..] = body else {
+        return None;
+    };
+    let mut text = rest;
+    decode_varint(&mut text)
+        .is_ok_and(|len| len == text.len() as u64)
+        .then_some(text)
 }
 
 fn read_fields<'a>(mut body: &'a [u8], message_name: &str) -> Result<&'a [u8], Status> {

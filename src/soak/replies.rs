@@ -16,7 +16,7 @@ use tonic::{codec::CompressionEncoding, Code, Status, Streaming};
 use super::wire::{Check, CheckDecoder};
 
 /// The gRPC message prefix: compression flag and length.
-const PREFIX: usize = 5;
+pub(super) const PREFIX: usize = 5;
 
 /// The replies of one call, each read by a [`Check`].
 pub enum Replies<B, C: Check> {
@@ -177,7 +177,7 @@ where
 }
 
 /// The length of the message at the start of `bytes`, when all of it is there.
-fn message_len(bytes: &[u8]) -> Option<usize> {
+pub(super) fn message_len(bytes: &[u8]) -> Option<usize> {
     let header: [u8; 4] = bytes.get(1..PREFIX)?.try_into().ok()?;
     let len = u32::from_be_bytes(header) as usize;
     (bytes.len() - PREFIX >= len).then_some(len)

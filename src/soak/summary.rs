@@ -9,15 +9,15 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
 
-use super::integrity::{self, Tracker};
+use super::{
+    integrity::{self, Tracker},
+    replies::{message_len, PREFIX},
+};
 use crate::codec::field;
 
 /// Calls that may send more than this are checked by decoding alone (long-lived streams,
 /// huge messages): a record holds all of a call's frames until its reply.
 const RECORD_MAX: usize = 1 << 20;
-
-/// The gRPC message prefix: compression flag and length.
-const PREFIX: usize = 5;
 
 /// The request DATA frames of a client-stream call, as its body handed them to HTTP/2 (a
 /// reference each, no copy: call.rs), read once the reply is in. A copy of each text,
@@ -83,15 +83,9 @@ impl Texts {
 /// StampEncoder writes them (wire.rs: one field, ASCII): no UTF-8 check, which was a
 /// quarter of reading them.
 fn message_text(bytes: &[u8]) -> Option<(&[u8], usize)> {
-    let (&[flag, ref len @ ..], body) = bytes.split_first_chunk::<PREFIX>()?;
-    let len = u32::from_be_bytes(*len) as usize;
-    let body = body.get(..len).filter(|_| flag == 0)?;
-    let [field::MESSAGE_KEY, text @ ..] = body else {
-        return None;
-    };
-    let mut text = text;
-    let text_len = prost::encoding::decode_varint(&mut text).ok()?;
-    (text_len == text.len() as u64).then_some((text, PREFIX + len))
+    let len = message_len(bytes).filter(|_| bytes[0] == 0)?;
+    let text = field::only_field(&bytes[PREFIX..PREFIX + len])?;
+    Some((text, PREFIX + len))
 }
 
 /// Checks the summary of stream `id`, which sent `sent` messages (recorded in `record`);
