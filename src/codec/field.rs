@@ -5,7 +5,8 @@
 
 use bytes::{Buf, BufMut};
 use prost::encoding::{
-    check_wire_type, decode_key, decode_varint, encode_varint, skip_field, DecodeContext, WireType,
+    check_wire_type, decode_key, decode_varint, encode_varint, encoded_len_varint, skip_field,
+    DecodeContext, WireType,
 };
 use tonic::Status;
 
@@ -23,6 +24,11 @@ pub fn put(parts: &[&[u8]], dst: &mut impl BufMut) {
     for part in parts {
         dst.put_slice(part);
     }
+}
+
+/// The bytes [`put_key`] and a text of `len` bytes take (`len` not 0).
+pub fn encoded_len(len: usize) -> usize {
+    1 + encoded_len_varint(len as u64) + len
 }
 
 /// Writes the key and length of a message whose text, `len` bytes and not empty, the

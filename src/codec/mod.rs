@@ -13,7 +13,7 @@ use tonic_prost::{ProstDecoder, ProstEncoder};
 
 /// Starting size of each stream's buffers; the encoder still yields every 32 KiB.
 const BUFFER_SIZE: usize = 1024;
-const YIELD_THRESHOLD: usize = 32 * 1024;
+pub(crate) const YIELD_THRESHOLD: usize = 32 * 1024;
 /// The most a caller's burst may raise the starting size to: one HTTP/2 frame's worth.
 const MAX_BURST_BUFFER: usize = 16 * 1024;
 
@@ -39,7 +39,7 @@ pub(crate) fn settings_for(burst: usize) -> BufferSettings {
 }
 
 /// The default at least, one HTTP/2 frame's worth at most.
-fn starting_size(burst: usize) -> usize {
+pub(crate) fn starting_size(burst: usize) -> usize {
     burst.clamp(BUFFER_SIZE, MAX_BURST_BUFFER)
 }
 

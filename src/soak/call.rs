@@ -1,8 +1,9 @@
-//! soak's client-stream and bidi calls, made as tonic's client makes them (the same headers, its encoder, the
-//! same channel and timing layer) but with the response left as HTTP: its echoes are then
-//! read where they lie in the DATA frames (replies.rs) instead of through tonic's
-//! `Streaming`, which copies every frame and decodes one message per poll (and a
-//! client-stream summary into a String of its own, on top).
+//! soak's client-stream and bidi calls, made as tonic's client makes them (the same headers,
+//! the same channel and timing layer; tonic's encoder when compressed, request_body.rs's
+//! otherwise) but with the response left as HTTP: its echoes are then read where they lie in
+//! the DATA frames (replies.rs) instead of through tonic's `Streaming`, which copies every
+//! frame and decodes one message per poll (and a client-stream summary into a String of its
+//! own, on top).
 
 use std::{
     pin::Pin,
@@ -29,7 +30,7 @@ use tonic::{
 };
 use tower::{Service, ServiceExt as _};
 
-use super::{outbound::Outbound, summary::Record, wire::StampEncoder};
+use super::{outbound::Outbound, request_body::RequestBody, summary::Record, wire::StampEncoder};
 use crate::{
     cli::Compression,
     client::{self, TimedChannel},
@@ -91,19 +92,20 @@ pub async fn open(
     record: Option<Record>,
 ) -> Result<http::Response<impl http_body::Body<Data = Bytes, Error = Status>>, Status> {
     let polled = outbound.polls();
-    let body = EncodeBody::new_client(
-        StampEncoder::new(burst),
-        outbound.map(Ok),
-        head.compression,
-        None,
-    );
-    // Compressed frames do not hold the texts: the summary check then decodes each item.
-    let record = record.filter(|_| head.compression.is_none());
-    let mut request = http::Request::new(Body::new(Watched {
-        body,
-        polled,
-        record,
-    }));
+    let body = match head.compression {
+        None => Body::new(RequestBody::new(outbound, burst, polled, record)),
+        // Compressed frames do not hold the texts: the summary check then decodes each item.
+        Some(encoding) => Body::new(Watched {
+            body: EncodeBody::new_client(
+                StampEncoder::new(burst),
+                outbound.map(Ok),
+                Some(encoding),
+                None,
+            ),
+            polled,
+        }),
+    };
+    let mut request = http::Request::new(body);
     *request.version_mut() = http::Version::HTTP_2;
     *request.method_mut() = http::Method::POST;
     // The channel adds the scheme and authority of its target.
@@ -119,14 +121,13 @@ pub async fn open(
 }
 
 pin_project_lite::pin_project! {
-    /// A request body that tells its `Outbound` each time it is polled (outbound.rs: messages
-    /// of one poll share a clock reading, never those of two) and keeps each DATA frame in
-    /// the call's record, when it has one (summary.rs).
+    /// A compressed call's request body, which tells its `Outbound` each time it is polled
+    /// (outbound.rs: messages of one poll share a clock reading, never those of two), as
+    /// `RequestBody` does for uncompressed calls.
     struct Watched<B> {
         #[pin]
         body: B,
         polled: Arc<AtomicBool>,
-        record: Option<Record>,
     }
 }
 
@@ -140,13 +141,7 @@ impl<B: http_body::Body<Data = Bytes>> http_body::Body for Watched<B> {
     ) -> Poll<Option<Result<http_body::Frame<Bytes>, B::Error>>> {
         let this = self.project();
         this.polled.store(true, Ordering::Relaxed);
-        let polled = this.body.poll_frame(cx);
-        if let (Some(record), Poll::Ready(Some(Ok(frame)))) = (this.record, &polled) {
-            if let Some(data) = frame.data_ref() {
-                record.push(data);
-            }
-        }
-        polled
+        this.body.poll_frame(cx)
     }
 
     fn is_end_stream(&self) -> bool {
@@ -169,16 +164,14 @@ mod tests {
     use http_body::Body as _;
     use http_body_util::{BodyExt as _, Full};
 
-    use super::{Record, Watched};
+    use super::Watched;
 
     #[tokio::test]
-    async fn each_poll_is_flagged_each_frame_kept_and_the_body_unchanged() {
+    async fn each_poll_is_flagged_and_the_body_unchanged() {
         let polled = Arc::new(AtomicBool::new(false));
-        let record = Record::for_call(100).expect("a bounded call");
         let mut body = Watched {
             body: Full::new(Bytes::from_static(b"frame")),
             polled: polled.clone(),
-            record: Some(record.clone()),
         };
         assert!(!body.is_end_stream());
         let frame = body.frame().await.expect("one frame").expect("no error");
@@ -187,6 +180,5 @@ mod tests {
         assert!(body.frame().await.is_none());
         assert!(polled.load(Ordering::Relaxed), "every poll, the last too");
         assert!(body.is_end_stream());
-        assert_eq!(record.take(), [Bytes::from_static(b"frame")]);
     }
 }

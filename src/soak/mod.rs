@@ -9,6 +9,7 @@ mod progress;
 mod recorder;
 mod replies;
 pub mod report;
+mod request_body;
 pub mod stats;
 mod summary;
 mod usage;

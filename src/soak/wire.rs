@@ -12,7 +12,7 @@ use tonic::{
 };
 use tonic_prost::ProstDecoder;
 
-use super::integrity::{self, Stamp, Stamper};
+use super::integrity::{self, Encoded, Stamp, Stamper};
 use crate::{
     codec::{self, field},
     proto::EchoResponse,
@@ -96,10 +96,24 @@ impl StampEncoder {
 }
 
 fn write_request(stamper: &mut Stamper, item: Stamped, dst: &mut impl BufMut) {
-    let message = stamper.encode(item.stamp, item.size);
+    put_request(&stamper.encode(item.stamp, item.size), dst);
+}
+
+fn put_request(message: &Encoded, dst: &mut impl BufMut) {
     // Never empty (a message holds at least its header), so the key is always written.
     field::put_key(message.text_len(), dst);
     message.write(dst);
+}
+
+/// One whole uncompressed gRPC message: its 5-byte prefix, then the request (the length is
+/// known before a byte is written: no prefix to back-fill).
+pub fn write_message(stamper: &mut Stamper, item: Stamped, dst: &mut impl BufMut) {
+    let message = stamper.encode(item.stamp, item.size);
+    let len = field::encoded_len(message.text_len());
+    dst.put_u8(0);
+    // Messages are 64 MiB at most (config): the length fits.
+    dst.put_u32(len as u32);
+    put_request(&message, dst);
 }
 
 impl Encoder for StampEncoder {
