@@ -9,7 +9,8 @@
 #     of 100 x 64-byte messages, 8 connections x 8 streams, servers pinned to one core and
 #     the load generator to the other, interleaved repetitions. Medians, min-max, the ratios
 #     the performance targets name (soak / h2load: the median of each rep's pair of runs,
-#     back to back), and each server's peak RSS (VmHWM).
+#     back to back, with how long serve's core idled in each tool's measured window), and
+#     each server's peak RSS (VmHWM).
 #  2. Idle streams: server RSS per idle bidi-sync stream with 10,000 of them open over 10
 #     connections (each after one echo), and RSS after they all close, raw_echo and serve.
 #  3. Ping-pong: one bidi-sync stream, one 64-byte message at a time: p50 and p99 round trip
@@ -251,7 +252,7 @@ paired_ratio() { # "a b,..." "c d,..." FIELD: the median over the repetitions of
 }
 
 summary() {
-    local sc raw soak h2serve r sr
+    local sc raw soak h2serve r sr idle_h idle_s
     echo
     echo "== summary: $DURATION s measured + $WARMUP s warm-up per throughput run, $REPS interleaved reps,"
     echo "   $CLIENTS connections x $STREAMS streams, $MESSAGES x ${MESSAGE_BYTES}-byte messages per call;"
@@ -277,9 +278,13 @@ summary() {
         read -r -a h2serve <<<"$(stats_of "$sc" h2load@serve 5)"
         sr=$(ratio "${soak[0]}" "${h2serve[0]}")
         pr=$(paired_median "$sc" soak@serve h2load@serve 5)
+        read -r -a idle_h <<<"$(stats_of "$sc" h2load@serve 11 1)"
+        read -r -a idle_s <<<"$(stats_of "$sc" soak@serve 11 1)"
         printf '%-13s  %-16s  %-27s  %s\n' "$sc" "soak > serve" "${soak[0]} (${soak[1]}-${soak[2]})" \
-            "$pr of h2load > serve, paired (>= 1.0 $(verdict "$pr" '>=' 1.0)); $sr of its median"
+            "$pr of h2load > serve, paired (>= 1.0 $(verdict "$pr" '>=' 1.0)); $sr of its median; serve idle ${idle_h[0]}% / ${idle_s[0]}% under h2load / soak"
     done
+    echo "  soak / h2load is judged on the median of each rep's pair of runs; serve idle = how long serve's core"
+    echo "  idled inside the tool's measured window (median): under 1%, serve set the pace (soak-vs-h2load.sh)"
     echo
     echo "idle bidi-sync streams: $IDLE_STREAMS over $IDLE_CONNECTIONS connections, each after one echo"
     for label in raw serve; do

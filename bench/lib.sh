@@ -335,7 +335,7 @@ truncate_logs() { # the servers' logs grow by megabytes a second at the default 
 }
 
 # Each run appends: scenario tool rep valid msgs_per_s calls_per_s tool_cpu_pct report_cpu_pct
-# server_cpu_pct other_cpu_pct note
+# server_cpu_pct other_cpu_pct server_idle_pct note
 record() { echo "$*" >>"$RESULTS"; }
 
 measure_begin() {
@@ -345,6 +345,40 @@ measure_begin() {
     RUN_CPU0=$CHILDREN_CPU
     RUN_T0=$(now_s)
     RUN_TICKS0=$(server_cpu_ticks)
+}
+
+core_ticks() { # CORE: "idle total" clock ticks of that core so far
+    awk -v c="cpu$1" '$1 == c { print $5 + $6, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat
+}
+
+# The share of time the server's core sat idle inside a run's measured window, from a second
+# after the warm-up to a second before the end: start-up and drain left out. Under 1% the
+# server was saturated: the rate is then its own, at whatever speed its core ran meanwhile.
+window_begin() { # after the tool started; sets WINDOW_PID
+    WINDOW_PID=""
+    WINDOW_FILE="$WORK/window.idle"
+    rm -f "$WINDOW_FILE"
+    ((DURATION >= 4)) || return 0
+    (
+        sleep $((WARMUP + 1))
+        a=$(core_ticks "$SERVER_CORE")
+        sleep $((DURATION - 2))
+        b=$(core_ticks "$SERVER_CORE")
+        awk -v a="$a" -v b="$b" 'BEGIN { split(a, x, " "); split(b, y, " ")
+            if (y[2] > x[2]) printf "%.1f\n", (y[1] - x[1]) * 100 / (y[2] - x[2]) }' >"$WINDOW_FILE"
+    ) &
+    WINDOW_PID=$!
+}
+
+window_end() { # after the tool ended; sets RUN_SERVER_IDLE_PCT ("-" when the window was cut short)
+    RUN_SERVER_IDLE_PCT=-
+    [[ -n $WINDOW_PID ]] || return 0
+    # A tool that ended early leaves the sampler asleep: ours to stop.
+    kill "$WINDOW_PID" 2>/dev/null || true
+    wait "$WINDOW_PID" 2>/dev/null || true
+    WINDOW_PID=""
+    [[ -s $WINDOW_FILE ]] && RUN_SERVER_IDLE_PCT=$(<"$WINDOW_FILE")
+    return 0
 }
 
 measure_end() { # sets RUN_TOOL_CPU_PCT RUN_SERVER_CPU_PCT RUN_OTHER_CPU_PCT
@@ -381,7 +415,9 @@ run_h2load() { # SCENARIO REP [LABEL]: h2load against the current server (PORT, 
     taskset -c "$CLIENT_CORE" timeout -k 5 $((DURATION + WARMUP + 30)) \
         h2load -D "$DURATION" "${warm[@]}" "${H2ARGS[@]}" >"$out" 2>&1 &
     TOOL_PID=$!
+    window_begin
     run_tool || rc=$?
+    window_end
     measure_end
     parse_h2load "$out"
     # Wire bytes per call (frame headers included; h2load 1.52 does not reset its "data"
@@ -401,9 +437,9 @@ run_h2load() { # SCENARIO REP [LABEL]: h2load against the current server (PORT, 
     fi
     msgs=$(awk -v s="$H2_SUCCEEDED" -v m="$MESSAGES" -v d="$DURATION" 'BEGIN {printf "%.0f", s * m / d}')
     calls=$(awk -v s="$H2_SUCCEEDED" -v d="$DURATION" 'BEGIN {printf "%.0f", s / d}')
-    record "$sc $label $rep $valid $msgs $calls $RUN_TOOL_CPU_PCT - $RUN_SERVER_CPU_PCT $RUN_OTHER_CPU_PCT ${note:-ok: $H2_SUCCEEDED calls, $per_call wire bytes/call}"
-    printf '  %-13s rep %d  %-13s %8s msgs/s %6s calls/s  h2load cpu %3s%%                     server %3s%%  other %3s%%  %s\n' \
-        "$sc" "$rep" "$label" "$msgs" "$calls" "$RUN_TOOL_CPU_PCT" "$RUN_SERVER_CPU_PCT" "$RUN_OTHER_CPU_PCT" \
+    record "$sc $label $rep $valid $msgs $calls $RUN_TOOL_CPU_PCT - $RUN_SERVER_CPU_PCT $RUN_OTHER_CPU_PCT $RUN_SERVER_IDLE_PCT ${note:-ok: $H2_SUCCEEDED calls, $per_call wire bytes/call}"
+    printf '  %-13s rep %d  %-13s %8s msgs/s %6s calls/s  h2load cpu %3s%%                     server %3s%% (idle %4s%%)  other %3s%%  %s\n' \
+        "$sc" "$rep" "$label" "$msgs" "$calls" "$RUN_TOOL_CPU_PCT" "$RUN_SERVER_CPU_PCT" "$RUN_SERVER_IDLE_PCT" "$RUN_OTHER_CPU_PCT" \
         "${note:-ok ($per_call wire bytes/call)}"
 }
 
@@ -418,7 +454,9 @@ run_soak() { # SCENARIO REP [LABEL]: soak against the current server (PORT, SERV
     taskset -c "$CLIENT_CORE" timeout -k 5 $((DURATION + WARMUP + 30)) "$BIN" "${args[@]}" \
         >"$WORK/$label-$sc-$rep.txt" 2>"$WORK/$label-$sc-$rep.err" &
     TOOL_PID=$!
+    window_begin
     run_tool || rc=$?
+    window_end
     measure_end
     if [[ ! -s $json ]]; then
         cat "$WORK/$label-$sc-$rep.err" >&2
@@ -439,20 +477,20 @@ run_soak() { # SCENARIO REP [LABEL]: soak against the current server (PORT, SERV
         valid=0
         note+=" $failed of $total calls failed, $broken integrity errors;"
     fi
-    record "$sc $label $rep $valid $msgs $calls $RUN_TOOL_CPU_PCT $report_cpu $RUN_SERVER_CPU_PCT $RUN_OTHER_CPU_PCT ${note:-ok: $total calls}"
-    printf '  %-13s rep %d  %-13s %8s msgs/s %6s calls/s  soak   cpu %3s%% (report %3s%%/measured)  server %3s%%  other %3s%%  %s\n' \
-        "$sc" "$rep" "$label" "$msgs" "$calls" "$RUN_TOOL_CPU_PCT" "$report_cpu" "$RUN_SERVER_CPU_PCT" "$RUN_OTHER_CPU_PCT" \
+    record "$sc $label $rep $valid $msgs $calls $RUN_TOOL_CPU_PCT $report_cpu $RUN_SERVER_CPU_PCT $RUN_OTHER_CPU_PCT $RUN_SERVER_IDLE_PCT ${note:-ok: $total calls}"
+    printf '  %-13s rep %d  %-13s %8s msgs/s %6s calls/s  soak   cpu %3s%% (report %3s%%/measured)  server %3s%% (idle %4s%%)  other %3s%%  %s\n' \
+        "$sc" "$rep" "$label" "$msgs" "$calls" "$RUN_TOOL_CPU_PCT" "$report_cpu" "$RUN_SERVER_CPU_PCT" "$RUN_SERVER_IDLE_PCT" "$RUN_OTHER_CPU_PCT" \
         "${note:-ok}"
 }
 
 # --- the summary ----------------------------------------------------------------------------
 
-stats_of() { # SCENARIO TOOL COLUMN: "median min max" of the valid runs, or "- - -"
+stats_of() { # SCENARIO TOOL COLUMN [DIGITS]: "median min max" of the valid runs, or "- - -"
     awk -v sc="$1" -v tool="$2" -v col="$3" '$1 == sc && $2 == tool && $4 == 1 && $col != "-" { print $col }' "$RESULTS" |
-        sort -g | awk '{ v[NR] = $1 } END {
+        sort -g | awk -v f="%.${4:-0}f" '{ v[NR] = $1 } END {
             if (NR == 0) { print "- - -"; exit }
             m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-            printf "%.0f %.0f %.0f\n", m, v[1], v[NR] }'
+            printf f " " f " " f "\n", m, v[1], v[NR] }'
 }
 
 paired_median() { # SCENARIO TOOL_A TOOL_B COLUMN: the median over the repetitions of A / B

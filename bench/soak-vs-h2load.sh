@@ -4,7 +4,9 @@
 # Runs `grpcstream soak` and h2load (Debian's nghttp2-client) one after the other, interleaved,
 # against the same `grpcstream serve` (demo delays off, pinned to one core; the load
 # generators pinned to another), on client-stream and bidi-sync calls of 100 messages of
-# 64 bytes, and prints soak msgs/s ÷ h2load msgs/s. Target: >= 1.0.
+# 64 bytes, and prints soak msgs/s ÷ h2load msgs/s. Target: >= 1.0. How long the server's core
+# idled inside each run's measured window tells which side set the pace: under 1%, the server
+# was saturated, and the ratio is then down to how fast it ran during each tool's runs.
 #
 # "64 bytes" is the EchoRequest.message *string* (what soak's --message-size means), so each
 # h2load request frame is 5 (gRPC prefix) + 2 (protobuf tag 0x0a, length 0x40) + 64 = 71 bytes.
@@ -105,28 +107,30 @@ done
 CONCURRENCY=$((CLIENTS * STREAMS))
 
 summary() {
-    local sc h2 sk cpu scpu_h scpu_s other ratio paired invalid busy
+    local sc h2 sk cpu scpu_h scpu_s idle_h idle_s other ratio paired invalid busy
     echo
     echo "soak vs h2load: $DURATION s measured + $WARMUP s warm-up per run, $REPS interleaved reps," \
         "$CLIENTS connections x $STREAMS streams, $MESSAGES x ${MESSAGE_BYTES}-byte messages per call"
     echo "server on core $SERVER_CORE (logs: $SERVER_LOG), load generator on core $CLIENT_CORE;" \
         "msgs/s = request messages of successful calls per measured second"
     echo
-    printf '%-13s  %-29s  %-29s  %5s  %-14s  %-8s  %-13s  %-11s  %s\n' scenario "h2load msgs/s median (min-max)" \
-        "soak msgs/s median (min-max)" ratio "paired (>= 1)" "soak cpu" "server cpu h/s" "other cpu" "server peak RSS"
+    printf '%-13s  %-29s  %-29s  %5s  %-14s  %-8s  %-13s  %-15s  %-11s  %s\n' scenario "h2load msgs/s median (min-max)" \
+        "soak msgs/s median (min-max)" ratio "paired (>= 1)" "soak cpu" "server cpu h/s" "server idle h/s" "other cpu" "server peak RSS"
     for sc in "${SCENARIOS[@]}"; do
         read -r -a h2 <<<"$(stats_of "$sc" h2load 5)"
         read -r -a sk <<<"$(stats_of "$sc" soak 5)"
         read -r -a cpu <<<"$(stats_of "$sc" soak 8)"
         read -r -a scpu_h <<<"$(stats_of "$sc" h2load 9)"
         read -r -a scpu_s <<<"$(stats_of "$sc" soak 9)"
+        read -r -a idle_h <<<"$(stats_of "$sc" h2load 11 1)"
+        read -r -a idle_s <<<"$(stats_of "$sc" soak 11 1)"
         other=$(awk -v sc="$sc" '$1 == sc && $10 > m { m = $10 } END { print m + 0 }' "$RESULTS")
         ratio=$(awk -v s="${sk[0]}" -v h="${h2[0]}" 'BEGIN { if (h + 0 > 0 && s != "-") printf "%.2f", s / h; else print "-" }')
         paired=$(paired_median "$sc" soak h2load 5)
-        printf '%-13s  %-29s  %-29s  %5s  %-14s  %-8s  %-13s  %-11s  %s\n' "$sc" \
+        printf '%-13s  %-29s  %-29s  %5s  %-14s  %-8s  %-13s  %-15s  %-11s  %s\n' "$sc" \
             "${h2[0]} (${h2[1]}-${h2[2]})" "${sk[0]} (${sk[1]}-${sk[2]})" "$ratio" \
             "$paired $(awk -v p="$paired" 'BEGIN { if (p == "-") print ""; else print (p >= 1.0) ? "ok" : "MISSED" }')" \
-            "${cpu[0]}%" "${scpu_h[0]}% / ${scpu_s[0]}%" "max ${other}%" "${HWM[$sc]} MiB"
+            "${cpu[0]}%" "${scpu_h[0]}% / ${scpu_s[0]}%" "${idle_h[0]}% / ${idle_s[0]}%" "max ${other}%" "${HWM[$sc]} MiB"
     done
     echo
     echo "ratio = soak median / h2load median; paired = the median over the reps of soak / h2load, the two"
@@ -134,6 +138,8 @@ summary() {
     echo "soak cpu = (client.cpu_user_s + client.cpu_system_s) / measured_s from soak's report (median, % of one"
     echo "  core); getrusage covers the whole process (start-up, warm-up, drain), so it overstates the window."
     echo "server cpu h/s = the server's CPU over the h2load runs / over the soak runs (median; 100% = its core)."
+    echo "server idle h/s = how long the server's core sat idle inside the measured window (from 1 s after the"
+    echo "  warm-up to 1 s before the end), h2load runs / soak runs (median): under 1%, the server was saturated."
     echo "other cpu = CPU on the two cores used by neither the server nor the tool during a run (highest run)."
     echo "server peak RSS = VmHWM of the scenario's server process after all its runs (both tools)."
     busy=$(awk '$10 > 20' "$RESULTS")

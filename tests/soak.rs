@@ -469,8 +469,9 @@ async fn replies_are_checked_compressed_or_cut_across_frames() {
     }
 }
 
-/// grpcio's HTTP/2 stack is not ours: soak's requests (their last DATA frame ending the
-/// stream, soak/request_body.rs) and its reading of Python's replies must hold there too.
+/// grpcio's HTTP/2 stack is not ours: soak's requests (written by soak/request_body.rs,
+/// or tonic's encoder when compressed) and its reading of Python's replies must hold there
+/// too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_pattern_is_clean_against_an_independent_python_server() {
     let server = tokio::task::spawn_blocking(|| {

@@ -4,9 +4,9 @@
 //! What tonic's `EncodeBody` does, minus what soak does not need: it reserves and then
 //! back-fills each message's prefix (the length is known here before a byte is written),
 //! passes each through its compression switch and error paths, and sits under two boxed
-//! body adapters. It also ends the request with an empty DATA frame, where this body tells
-//! HTTP/2 that its last frame is the last (END_STREAM on it: one frame less per call for the
-//! server to read). Compressed calls still go through tonic's (call.rs).
+//! body adapters. This body also knows it has ended when its last frame is handed out, so
+//! client/end.rs's look-ahead (END_STREAM on the last DATA frame) finds the end at once.
+//! Compressed calls still go through tonic's (call.rs).
 
 use std::{
     pin::Pin,
