@@ -26,9 +26,13 @@ pub fn put(parts: &[&[u8]], dst: &mut impl BufMut) {
     }
 }
 
-/// The bytes [`put_key`] and a text of `len` bytes take (`len` not 0).
+/// The size of an encoded message whose text has `len` bytes: a proto3 string field is one
+/// key byte, the length as a varint and the bytes (nothing at all when empty).
 pub fn encoded_len(len: usize) -> usize {
-    1 + encoded_len_varint(len as u64) + len
+    match len {
+        0 => 0,
+        len => 1 + encoded_len_varint(len as u64) + len,
+    }
 }
 
 /// Writes the key and length of a message whose text, `len` bytes and not empty, the

@@ -39,20 +39,15 @@ const HEX: &[u8; 16] = b"0123456789abcdef";
 /// Longest header: the seal field, then three fields of at most 16 digits and a dot.
 const HEADER_MAX: usize = SEAL_FIELD + 3 * 17;
 
-/// The message for a stamp, ready to be written: its header formatted, its payload implied.
-pub struct Encoded {
-    header: [u8; HEADER_MAX],
-    header_len: usize,
+/// The message for a stamp, ready to be written: its header formatted (in its [`Stamper`]),
+/// its payload implied.
+pub struct Encoded<'a> {
+    header: &'a [u8],
     seq: u64,
     len: usize,
 }
 
-impl Encoded {
-    /// The message for `stamp`, padded to `size` bytes (never shorter than its header).
-    pub fn new(stamp: Stamp, size: usize) -> Self {
-        Stamper::default().encode(stamp, size)
-    }
-
+impl Encoded<'_> {
     /// The message's length in bytes.
     pub fn text_len(&self) -> usize {
         self.len
@@ -60,78 +55,152 @@ impl Encoded {
 
     /// Writes the text, ASCII (so valid UTF-8), straight into `out`: no buffer of its own.
     pub fn write(&self, out: &mut impl BufMut) {
-        out.put_slice(&self.header[..self.header_len]);
-        for chunk in payload(self.seq, self.len - self.header_len) {
+        out.put_slice(self.header);
+        for chunk in payload(self.seq, self.len - self.header.len()) {
             out.put_slice(chunk);
         }
     }
 }
 
-/// The digits of a header field, as [`leading_hex`] gives them.
-type Digits = ([u8; 16], usize);
-
-/// Formats the messages of one stream. Its id's digits are formatted once, a send time's
-/// once for all the messages that share it (outbound.rs): only the sequence number and the
-/// seal change from one message to the next. This runs for every message a soak sends, so
-/// it formats bytes by hand.
+/// Formats the messages of one stream, keeping the header it wrote last: the next message
+/// of the same stream and send time (outbound.rs shares send times) only has its sequence
+/// number counted up in place and its seal written, which is a multiply-and-shift mix of
+/// the sequence number into a hash of the other values, taken once. This runs for every
+/// message a soak sends, so it formats bytes by hand.
 #[derive(Debug, Default)]
 pub struct Stamper {
-    stream: Option<(u64, Digits)>,
-    sent_ns: Option<(u64, Digits)>,
+    header: Header,
+    /// The values the header holds, when it holds any.
+    holds: Option<Stamp>,
+    /// Where the sequence number's digits start, and how many there are.
+    seq_at: usize,
+    seq_digits: usize,
+    /// The hash of the stream, send time and a length, for that length.
+    base: Option<(usize, u64)>,
+}
+
+/// `seal.stream.seq.time.`, at most.
+#[derive(Debug)]
+struct Header {
+    bytes: [u8; HEADER_MAX],
+    len: usize,
+}
+
+impl Default for Header {
+    fn default() -> Self {
+        Self {
+            bytes: [0; HEADER_MAX],
+            len: 0,
+        }
+    }
 }
 
 impl Stamper {
     /// The message for `stamp`, padded to `size` bytes (never shorter than its header).
-    pub fn encode(&mut self, stamp: Stamp, size: usize) -> Encoded {
-        let stream = cached(&mut self.stream, stamp.stream);
-        let sent_ns = cached(&mut self.sent_ns, stamp.sent_ns);
-        let mut header = [0u8; HEADER_MAX];
-        let mut header_len = SEAL_FIELD;
-        for (text, digits) in [stream, leading_hex(stamp.seq), sent_ns] {
-            // All 16 bytes are stored: one fixed-size store instead of a copy of variable
-            // length (a call to memcpy). The next field overwrites what follows the digits.
-            header[header_len..header_len + 16].copy_from_slice(&text);
-            header_len += digits;
-            header[header_len] = b'.';
-            header_len += 1;
+    pub fn encode(&mut self, stamp: Stamp, size: usize) -> Encoded<'_> {
+        let next_of_held = self.holds.is_some_and(|held| {
+            held.stream == stamp.stream
+                && held.sent_ns == stamp.sent_ns
+                && held.seq.checked_add(1) == Some(stamp.seq)
+        });
+        let digits = &mut self.header.bytes[self.seq_at..self.seq_at + self.seq_digits];
+        // Counting up fails only when the digits carry out (f → 10): one digit more.
+        if !(next_of_held && increment_hex(digits)) {
+            self.write_fields(stamp);
         }
-        let len = header_len.max(size);
-        header[..8].copy_from_slice(&ascii_nibbles(seal(stamp, len)).to_be_bytes());
-        header[8] = b'.';
+        self.holds = Some(stamp);
+        let len = self.header.len.max(size);
+        let base = match self.base {
+            Some((for_len, base)) if for_len == len && next_of_held => base,
+            _ => self.base.insert((len, seal_base(stamp, len))).1,
+        };
+        self.header.bytes[..8]
+            .copy_from_slice(&ascii_nibbles(seal_mix(base, stamp.seq)).to_be_bytes());
         Encoded {
-            header,
-            header_len,
+            header: &self.header.bytes[..self.header.len],
             seq: stamp.seq,
             len,
         }
     }
+
+    /// Writes the header's fields after the seal.
+    fn write_fields(&mut self, stamp: Stamp) {
+        let header = &mut self.header.bytes;
+        header[8] = b'.';
+        let mut at = SEAL_FIELD;
+        for (i, value) in [stamp.stream, stamp.seq, stamp.sent_ns]
+            .into_iter()
+            .enumerate()
+        {
+            let (text, digits) = leading_hex(value);
+            if i == 1 {
+                (self.seq_at, self.seq_digits) = (at, digits);
+            }
+            // All 16 bytes are stored: one fixed-size store instead of a copy of variable
+            // length (a call to memcpy). The next field overwrites what follows the digits.
+            header[at..at + 16].copy_from_slice(&text);
+            at += digits;
+            header[at] = b'.';
+            at += 1;
+        }
+        self.header.len = at;
+        self.base = None;
+    }
 }
 
-/// The digits of `value`, formatted only when it is not the one formatted last.
-fn cached(slot: &mut Option<(u64, Digits)>, value: u64) -> Digits {
-    match slot {
-        Some((last, digits)) if *last == value => *digits,
-        _ => slot.insert((value, leading_hex(value))).1,
+/// Adds one to lowercase hex digits in place; false, and all zeros, when they carry out.
+fn increment_hex(digits: &mut [u8]) -> bool {
+    for digit in digits.iter_mut().rev() {
+        match *digit {
+            b'f' => *digit = b'0',
+            b'9' => {
+                *digit = b'a';
+                return true;
+            }
+            _ => {
+                *digit += 1;
+                return true;
+            }
+        }
     }
+    false
 }
 
 /// Appends the message for `stamp`, `size` bytes long (see [`Encoded`]), to `out`.
 pub fn encode(stamp: Stamp, size: usize, out: &mut impl BufMut) {
-    Encoded::new(stamp, size).write(out);
+    Stamper::default().encode(stamp, size).write(out);
 }
 
 /// What the seal covers: the three values and the message's length, so a changed digit,
 /// a truncated echo or one padded further all fail it, with no pass over the text. The
 /// payload is compared, not hashed: it follows from the sequence number.
 fn seal(stamp: Stamp, len: usize) -> u32 {
-    let mut values = [0u8; 32];
-    for (i, value) in [stamp.stream, stamp.seq, stamp.sent_ns, len as u64]
+    seal_mix(seal_base(stamp, len), stamp.seq)
+}
+
+/// xxh3 of the stream, the send time and the length: what the messages sent together share.
+fn seal_base(stamp: Stamp, len: usize) -> u64 {
+    let mut values = [0u8; 24];
+    for (i, value) in [stamp.stream, stamp.sent_ns, len as u64]
         .into_iter()
         .enumerate()
     {
         values[i * 8..i * 8 + 8].copy_from_slice(&value.to_le_bytes());
     }
-    xxhash_rust::xxh3::xxh3_64(&values) as u32
+    xxhash_rust::xxh3::xxh3_64(&values)
+}
+
+/// The sequence number mixed into `base` by murmur3's 64-bit finaliser, a bijection whose
+/// every input bit flips about half of the output's: two sequence numbers (or bases) that
+/// differ give seals that differ but for one chance in 2^32.
+fn seal_mix(base: u64, seq: u64) -> u32 {
+    let mut x = base ^ seq.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    x ^= x >> 33;
+    x as u32
 }
 
 /// The payload of message `seq`, `len` letters from the cycle: it depends on the sequence
@@ -370,6 +439,41 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn consecutive_messages_count_up_in_place_across_every_carry() {
+        let mut stamper = Stamper::default();
+        // 9 → a, f → 10, ff → 100, fffffff → 10000000, and the last sequence number.
+        for first in [0, 0xfe0, 0xfff_ffe0, u64::MAX - 40] {
+            for (i, seq) in (first..=first.saturating_add(40)).enumerate() {
+                // The size changes now and then (the seal's hash covers the length), and
+                // the send time every 8 messages, as outbound.rs shares it.
+                let size = if i % 7 < 3 { 64 } else { 100 };
+                let stamp = Stamp {
+                    stream: 7,
+                    seq,
+                    sent_ns: 0x1234 + (i / 8) as u64,
+                };
+                let mut text = Vec::new();
+                stamper.encode(stamp, size).write(&mut text);
+                assert_eq!(
+                    String::from_utf8_lossy(&text),
+                    String::from_utf8_lossy(&spelled_out(stamp, size)),
+                    "{stamp:?}, size {size}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn hex_digits_count_up_or_carry_out() {
+        let mut digits = *b"19f";
+        assert!(increment_hex(&mut digits));
+        assert_eq!(&digits, b"1a0");
+        let mut digits = *b"ff";
+        assert!(!increment_hex(&mut digits));
+        assert_eq!(&digits, b"00");
     }
 
     #[test]

@@ -242,7 +242,7 @@ fn listed<'a>(
 mod tests {
     use super::*;
     use crate::soak::{
-        integrity::{Encoded, Stamp},
+        integrity::{self, Stamp},
         stats::Integrity,
     };
 
@@ -301,7 +301,7 @@ mod tests {
                     sent_ns: 100 * (seq + 1),
                 };
                 let mut text = Vec::new();
-                Encoded::new(stamp, if seq == 2 { 0 } else { 64 }).write(&mut text);
+                integrity::encode(stamp, if seq == 2 { 0 } else { 64 }, &mut text);
                 let mut body = Vec::new();
                 field::put(&[&text], &mut body);
                 frame.push(0);
@@ -428,16 +428,16 @@ mod tests {
         let t: Vec<&str> = texts.iter().map(String::as_str).collect();
         let corrupted = t[3].replacen('a', "b", 1);
         let (_, foreign) = {
-            let message = Encoded::new(
+            let mut text = Vec::new();
+            integrity::encode(
                 Stamp {
                     stream: STREAM + 1,
                     seq: 4,
                     sent_ns: 500,
                 },
                 64,
+                &mut text,
             );
-            let mut text = Vec::new();
-            message.write(&mut text);
             ((), String::from_utf8_lossy(&text).into_owned())
         };
         let cases: Vec<(&str, Vec<&str>)> = vec![

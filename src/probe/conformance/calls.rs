@@ -13,6 +13,7 @@ use tonic::{metadata::MetadataValue, Request, Status, Streaming};
 
 use super::{Context, Problem};
 use crate::{
+    codec::field::encoded_len,
     interceptor::code_name,
     proto::{EchoRequest, EchoResponse},
 };
@@ -124,15 +125,6 @@ pub(super) fn filler(n: usize) -> String {
     let mut text = "abcdefghijklmnopqrstuvwxyz".repeat(n / 26 + 1);
     text.truncate(n);
     text
-}
-
-/// The size of an encoded `EchoRequest` whose text has `n` bytes: a proto3 string field
-/// is one tag byte, the length as a varint and the bytes (nothing at all when empty).
-pub(super) fn encoded_len(n: usize) -> usize {
-    match n {
-        0 => 0,
-        n => 1 + prost::encoding::encoded_len_varint(n as u64) + n,
-    }
 }
 
 /// The text length whose encoded `EchoRequest` is the smallest one of at least `size` bytes.

@@ -5,12 +5,13 @@ use tonic::{metadata::BinaryMetadataValue, Code, Status};
 
 use super::{
     calls::{
-        abbreviate, encoded_len, expect_replies, fail, filler, insert, one, percent_encode,
-        request, status_text, text_len_for,
+        abbreviate, expect_replies, fail, filler, insert, one, percent_encode, request,
+        status_text, text_len_for,
     },
     Context, Problem,
 };
 use crate::{
+    codec::field::encoded_len,
     contract,
     proto::{EchoRequest, EchoResponse},
 };
