@@ -373,7 +373,8 @@ window_begin() { # after the tool started; sets WINDOW_PID
 window_end() { # after the tool ended; sets RUN_SERVER_IDLE_PCT ("-" when the window was cut short)
     RUN_SERVER_IDLE_PCT=-
     [[ -n $WINDOW_PID ]] || return 0
-    # A tool that ended early leaves the sampler asleep: ours to stop.
+    # A tool that ended early leaves the sampler asleep: ours to stop, its sleep included.
+    pkill -P "$WINDOW_PID" 2>/dev/null || true
     kill "$WINDOW_PID" 2>/dev/null || true
     wait "$WINDOW_PID" 2>/dev/null || true
     WINDOW_PID=""
