@@ -222,6 +222,10 @@ fn payload(seq: u64, len: usize) -> impl Iterator<Item = &'static [u8]> {
 
 /// The length of the message `encode` writes for `stamp` and `size`.
 pub fn encoded_len(stamp: Stamp, size: usize) -> usize {
+    // No header is longer: the size itself, with no digits counted (once per message sent).
+    if size >= HEADER_MAX {
+        return size;
+    }
     let header = SEAL_FIELD
         + [stamp.stream, stamp.seq, stamp.sent_ns]
             .iter()
@@ -436,6 +440,11 @@ mod tests {
                         "{stamp:?}, size {size}"
                     );
                     assert_eq!(decode(&text), Some(stamp));
+                    assert_eq!(
+                        encoded_len(stamp, size),
+                        text.len(),
+                        "{stamp:?}, size {size}"
+                    );
                 }
             }
         }
@@ -464,6 +473,21 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn encoded_len_is_the_written_length_up_to_the_longest_header() {
+        let longest = Stamp {
+            stream: u64::MAX,
+            seq: u64::MAX,
+            sent_ns: u64::MAX,
+        };
+        for size in [0, HEADER_MAX - 1, HEADER_MAX, HEADER_MAX + 1, 100] {
+            let mut text = Vec::new();
+            encode(longest, size, &mut text);
+            assert_eq!(encoded_len(longest, size), text.len(), "size {size}");
+        }
+        assert_eq!(encoded_len(longest, 0), HEADER_MAX);
     }
 
     #[test]
