@@ -414,6 +414,18 @@ mod tests {
         text
     }
 
+    /// What `stamper` writes for `stamp`, asserted to be the format spelled out.
+    fn stamped_as_spelled_out(stamper: &mut Stamper, stamp: Stamp, size: usize) -> Vec<u8> {
+        let mut text = Vec::new();
+        stamper.encode(stamp, size).write(&mut text);
+        assert_eq!(
+            String::from_utf8_lossy(&text),
+            String::from_utf8_lossy(&spelled_out(stamp, size)),
+            "{stamp:?}, size {size}"
+        );
+        text
+    }
+
     #[test]
     fn a_stamper_writes_the_format_whatever_it_reuses_and_at_every_size() {
         let mut stamper = Stamper::default();
@@ -432,13 +444,7 @@ mod tests {
                         seq,
                         sent_ns,
                     };
-                    let mut text = Vec::new();
-                    stamper.encode(stamp, size).write(&mut text);
-                    assert_eq!(
-                        String::from_utf8_lossy(&text),
-                        String::from_utf8_lossy(&spelled_out(stamp, size)),
-                        "{stamp:?}, size {size}"
-                    );
+                    let text = stamped_as_spelled_out(&mut stamper, stamp, size);
                     assert_eq!(decode(&text), Some(stamp));
                     assert_eq!(
                         encoded_len(stamp, size),
@@ -464,13 +470,7 @@ mod tests {
                     seq,
                     sent_ns: 0x1234 + (i / 8) as u64,
                 };
-                let mut text = Vec::new();
-                stamper.encode(stamp, size).write(&mut text);
-                assert_eq!(
-                    String::from_utf8_lossy(&text),
-                    String::from_utf8_lossy(&spelled_out(stamp, size)),
-                    "{stamp:?}, size {size}"
-                );
+                stamped_as_spelled_out(&mut stamper, stamp, size);
             }
         }
     }

@@ -219,7 +219,7 @@ const SHARED_READING: u32 = 8;
 struct BurstClock {
     reading: Option<Instant>,
     used: u32,
-    /// Set by the request body at each of its polls (call.rs).
+    /// Set by the request body at each of its polls (request_body.rs, call.rs).
     polled: Arc<AtomicBool>,
 }
 

@@ -20,7 +20,7 @@ use crate::codec::field;
 const RECORD_MAX: usize = 1 << 20;
 
 /// The request DATA frames of a client-stream call, as its body handed them to HTTP/2 (a
-/// reference each, no copy: call.rs), read once the reply is in. A copy of each text,
+/// reference each, no copy: request_body.rs), read once the reply is in. A copy of each text,
 /// taken as it was encoded, cost a lock and two copies per message.
 #[derive(Debug, Clone, Default)]
 pub struct Record(Arc<Mutex<Vec<Bytes>>>);
@@ -80,7 +80,7 @@ impl Texts {
 
 /// The text of the EchoRequest at the start of `bytes`, a gRPC message, and the bytes that
 /// message takes; none when it is not whole there or not uncompressed. Our own requests, as
-/// StampEncoder writes them (wire.rs: one field, ASCII): no UTF-8 check, which was a
+/// `wire::write_message` writes them (one field, ASCII): no UTF-8 check, which was a
 /// quarter of reading them.
 fn message_text(bytes: &[u8]) -> Option<(&[u8], usize)> {
     let len = message_len(bytes).filter(|_| bytes[0] == 0)?;
