@@ -37,6 +37,7 @@ common_option() {
 SERVER_PID=""   # the server the next run measures (see use_server)
 SERVER_PIDS=()  # every server started, all ended on exit
 TOOL_PID=""
+LOAD_PID=""     # soak-vs-h2load.sh --control's load on the generator's core
 WORK=""
 
 stop_pid() { # PID SECONDS: SIGTERM, wait up to SECONDS, then SIGKILL
@@ -55,6 +56,7 @@ cleanup() {
     local rc=$? pid
     trap - EXIT INT TERM
     stop_pid "$TOOL_PID" 3
+    stop_pid "$LOAD_PID" 3
     for pid in "${SERVER_PIDS[@]}"; do
         stop_pid "$pid" 7 # the server's default --grace is 5s
     done
@@ -76,7 +78,7 @@ ensure_tools() { # [COMMAND...]: installs the missing ones (default: all the ben
         command -v "$tool" >/dev/null && continue
         case $tool in
         h2load) missing+=(nghttp2-client) ;;
-        taskset) missing+=(util-linux) ;;
+        taskset | chrt) missing+=(util-linux) ;;
         timeout) missing+=(coreutils) ;;
         *) missing+=("$tool") ;;
         esac

@@ -24,6 +24,12 @@
 # h2load -n run receives the same bytes per call, and repeats the curl check before each
 # timed h2load run. A run whose checks fail is reported and left out of the medians.
 #
+# --control adds a third run per rep: h2load with a busy loop at idle priority beside it on its
+# core, making that core about as busy as it was under soak in the same rep. The server stays
+# saturated either way; on a VM whose virtual cores share physical ones, a busier generator
+# core slows the server's (h2load+load / h2load < 1 shows by how much), so soak / h2load+load
+# compares the two tools at equal load on the generator's core.
+#
 # Usage: bench/soak-vs-h2load.sh [--quick] [options]   (--help for the options)
 
 set -euo pipefail
@@ -48,6 +54,7 @@ DO_INSTALL=1
 DO_BUILD=1
 BIN=""
 KEEP=0
+CONTROL=0          # --control: also h2load with its core loaded as soak loaded it
 IDLE_WAIT=0        # seconds to wait, before each run, for other processes to leave the two cores
 
 usage() {
@@ -77,6 +84,9 @@ Options:
       --idle-wait SECS   before each run, wait up to SECS for the two cores to be idle
                          (other processes under 15% of a core over 1 s); default 0: do not wait.
                          Other load is measured and shown per run either way.
+      --control          per rep, a third run: h2load beside a busy loop at idle priority
+                         that makes its core as busy as soak made it in that rep (needs
+                         python3 and chrt); prints soak / (h2load at soak's core load)
       --keep             keep the work directory (reports, logs, h2load outputs)
   -h, --help             this text
 EOF
@@ -88,6 +98,7 @@ while (($#)); do
     if ((SHIFT)); then shift "$SHIFT"; continue; fi
     case $1 in
     -q | --quick) DURATION=3 REPS=1 ;;
+    --control) CONTROL=1 ;;
     -c | --clients) positive_int "$1" "${2-}"; CLIENTS=$2; shift ;;
     -m | --streams) positive_int "$1" "${2-}"; STREAMS=$2; shift ;;
     --server-log)
@@ -142,7 +153,9 @@ summary() {
     echo "  warm-up to 1 s before the end), h2load runs / soak runs (median): under 1%, the server was saturated."
     echo "other cpu = CPU on the two cores used by neither the server nor the tool during a run (highest run)."
     echo "server peak RSS = VmHWM of the scenario's server process after all its runs (both tools)."
-    busy=$(awk '$10 > 20' "$RESULTS")
+    ((CONTROL)) && control_summary
+    # The control's own load counts as "other": not a disturbance.
+    busy=$(awk '$10 > 20 && $2 != "h2load+load"' "$RESULTS")
     if [[ -n $busy ]]; then
         echo
         echo "WARNING: other processes took over 20% of a core during these runs; their numbers are not"
@@ -155,9 +168,49 @@ summary() {
     done
 }
 
+# The busy share (of the time h2load leaves free) that brings the generator's core to soak's
+# load of rep REP: (soak cpu - h2load cpu) / (100 - h2load cpu), from the two runs just made.
+control_share() { # SCENARIO REP
+    awk -v sc="$1" -v rep="$2" '$1 == sc && $3 == rep && $2 == "soak" { s = $7 }
+        $1 == sc && $3 == rep && $2 == "h2load" { h = $7 }
+        END { share = (h < 100) ? (s - h) / (100 - h) : 0
+            printf "%.2f\n", share < 0 ? 0 : (share > 0.95 ? 0.95 : share) }' "$RESULTS"
+}
+
+run_control() { # SCENARIO REP: h2load with an idle-priority busy loop beside it on its core
+    local share
+    share=$(control_share "$1" "$2")
+    # Busy for SHARE of every 10 ms; at idle priority it runs only when h2load does not.
+    timeout -k 2 $((DURATION + WARMUP + 35)) chrt --idle 0 taskset -c "$CLIENT_CORE" python3 -c '
+import sys, time
+share, period = float(sys.argv[1]), 0.01
+while True:
+    start = time.perf_counter()
+    while time.perf_counter() - start < share * period:
+        pass
+    time.sleep(max(0.0, period - (time.perf_counter() - start)))' "$share" &
+    LOAD_PID=$!
+    run_h2load "$1" "$2" "h2load+load"
+    stop_pid "$LOAD_PID" 3
+    LOAD_PID=""
+    echo "    (h2load+load: a busy loop took ${share} of the time h2load left its core)"
+}
+
+control_summary() {
+    local sc own vs_soak cpu
+    echo
+    for sc in "${SCENARIOS[@]}"; do
+        own=$(paired_median "$sc" "h2load+load" h2load 5)
+        vs_soak=$(paired_median "$sc" soak "h2load+load" 5)
+        read -r -a cpu <<<"$(stats_of "$sc" "h2load+load" 7)"
+        echo "control $sc: h2load with its core loaded as soak loads it (core busy ${cpu[0]}% from h2load itself):"
+        echo "  h2load+load / h2load = $own (paired); soak / h2load+load = $vs_soak (paired)"
+    done
+}
+
 # --- main -----------------------------------------------------------------------------------
 
-ensure_tools
+if ((CONTROL)); then ensure_tools h2load curl jq taskset timeout python3 chrt; else ensure_tools; fi
 build # grpcstream only: no examples needed here
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/soak-vs-h2load.XXXXXX")
@@ -193,6 +246,7 @@ for sc in "${SCENARIOS[@]}"; do
             run_soak "$sc" "$rep"; truncate_logs
             run_h2load "$sc" "$rep"; truncate_logs
         fi
+        if ((CONTROL)); then run_control "$sc" "$rep"; truncate_logs; fi
     done
     echo "   h2load: $H2_CMD"
     echo "   soak:   $SOAK_CMD"
