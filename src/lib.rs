@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod client;
+pub mod coalesce;
 pub mod codec;
 pub mod completions;
 pub mod config;

@@ -25,7 +25,7 @@ use rustls::{
 use tokio::net::TcpStream;
 use tonic::transport::{Certificate, Endpoint, Identity, ServerTlsConfig};
 
-use crate::client::coalesce::Coalesce;
+use crate::coalesce::{Coalesce, CLIENT_POLLS};
 
 /// Client-side TLS settings (probe and soak): from --ca-cert, --client-cert, --client-key,
 /// --tls-server-name, --insecure-skip-verify.
@@ -275,7 +275,7 @@ pub fn endpoint(uri: &http::Uri) -> Result<Endpoint, TlsError> {
 
 type Connecting = Pin<Box<dyn Future<Output = Result<TlsStream, TlsError>> + Send>>;
 
-/// What [`TlsConnector`] yields: TLS writing a round's frames at once (client/coalesce.rs),
+/// What [`TlsConnector`] yields: TLS writing a round's frames at once (src/coalesce.rs),
 /// adapted by `TokioIo` to the hyper traits tonic requires.
 pub type TlsStream = TokioIo<Coalesce<tokio_rustls::client::TlsStream<TcpStream>>>;
 
@@ -329,7 +329,7 @@ impl tower::Service<http::Uri> for TlsConnector {
                     })?;
             // Above TLS, not under it: the handshake flushes and then waits for the
             // server, which a put-off flush would never reach.
-            Ok(TokioIo::new(Coalesce::new(tls)))
+            Ok(TokioIo::new(Coalesce::new(tls, CLIENT_POLLS)))
         })
     }
 }

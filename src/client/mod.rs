@@ -2,9 +2,8 @@
 //! our own TCP connector (which counts connections, so reconnects can be reported), wrapped
 //! in the timing layer so each RPC gets its log line, with request bodies that end on their
 //! last DATA frame (end.rs), over connections that write a scheduler round's frames at once
-//! (coalesce.rs).
+//! (src/coalesce.rs).
 
-pub(crate) mod coalesce;
 mod end;
 
 use std::{
@@ -16,7 +15,6 @@ use std::{
     time::Duration,
 };
 
-use coalesce::Coalesce;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 use tonic::{
@@ -30,6 +28,7 @@ use tonic::codec::CompressionEncoding;
 
 use crate::{
     cli::Compression,
+    coalesce::{Coalesce, CLIENT_POLLS},
     config::Target,
     interceptor::{Timing, TimingLayer},
     proto::echo_service_client::EchoServiceClient,
@@ -142,7 +141,7 @@ pub fn channels(
                         async move {
                             dial(&uri, connect_timeout, &connects)
                                 .await
-                                .map(|tcp| TokioIo::new(Coalesce::new(tcp)))
+                                .map(|tcp| TokioIo::new(Coalesce::new(tcp, CLIENT_POLLS)))
                         }
                     },
                 )),

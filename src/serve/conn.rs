@@ -1,7 +1,9 @@
 //! Accepted connections, with two limits hyper does not have: a cap on open connections
 //! (`--max-connections`: past it new ones are closed at once, never queued without bound)
 //! and a deadline for the first bytes (`--handshake-timeout`: a client that connects and
-//! sends nothing, slowloris-style, is dropped instead of holding a socket forever).
+//! sends nothing, slowloris-style, is dropped instead of holding a socket forever). Writes
+//! go out coalesced (src/coalesce.rs): the replies a poll of the connection finished leave in
+//! one write, not one per DATA frame.
 
 use std::{
     future::Future as _,
@@ -22,11 +24,15 @@ use tokio_stream::{wrappers::TcpListenerStream, Stream, StreamExt};
 use tonic::transport::server::{Connected, TcpConnectInfo};
 use tracing::{debug, warn};
 
-/// The accepted connections of `listener`, limited as above.
+use crate::coalesce::Coalesce;
+
+/// The accepted connections of `listener`, limited as above, their flushes put off for
+/// `polls` polls of the connection task.
 pub fn incoming(
     listener: TcpListener,
     max_connections: usize,
     handshake_timeout: Duration,
+    polls: u8,
 ) -> impl Stream<Item = io::Result<Connection>> {
     let slots = Arc::new(Semaphore::new(max_connections));
     TcpListenerStream::new(listener).filter_map(move |accepted| {
@@ -43,7 +49,7 @@ pub fn incoming(
             debug!("cannot set TCP_NODELAY: {err}");
         }
         Some(Ok(Connection {
-            tcp,
+            tcp: Coalesce::new(tcp, polls),
             _slot: permit,
             first_bytes: Some(Box::pin(tokio::time::sleep(handshake_timeout))),
             received: 0,
@@ -57,7 +63,7 @@ const HANDSHAKE_BYTES: usize = 24 + 9;
 
 /// A TCP connection holding one of the `--max-connections` slots until it closes.
 pub struct Connection {
-    tcp: TcpStream,
+    tcp: Coalesce<TcpStream>,
     _slot: OwnedSemaphorePermit,
     /// Until the client's handshake bytes arrive.
     first_bytes: Option<Pin<Box<Sleep>>>,
@@ -68,7 +74,7 @@ impl Connected for Connection {
     type ConnectInfo = TcpConnectInfo;
 
     fn connect_info(&self) -> TcpConnectInfo {
-        self.tcp.connect_info()
+        self.tcp.get_ref().connect_info()
     }
 }
 
@@ -128,6 +134,6 @@ impl AsyncWrite for Connection {
     }
 
     fn is_write_vectored(&self) -> bool {
-        self.tcp.is_write_vectored()
+        AsyncWrite::is_write_vectored(&self.tcp)
     }
 }

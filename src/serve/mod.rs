@@ -27,7 +27,7 @@ use tonic::{codec::CompressionEncoding, transport::Server};
 use tracing::{info, warn};
 
 use crate::{
-    client, config::ServeConfig, interceptor::TimingLayer,
+    client, coalesce::SERVER_POLLS, config::ServeConfig, interceptor::TimingLayer,
     proto::serving::echo_service_server::EchoServiceServer, tls,
 };
 
@@ -123,7 +123,20 @@ pub async fn serve(
             .context("cannot use the TLS settings")?;
     }
     let limits = &config.limits;
-    let incoming = conn::incoming(listener, limits.max_connections, limits.handshake_timeout);
+    // TLS runs above these connections, and its handshake flushes a flight and then waits
+    // for the client without another read after that flush: put off, the flight would never
+    // leave. So under TLS every flush writes (a flush's frames still leave together).
+    let polls = if config.tls.is_some() {
+        0
+    } else {
+        SERVER_POLLS
+    };
+    let incoming = conn::incoming(
+        listener,
+        limits.max_connections,
+        limits.handshake_timeout,
+        polls,
+    );
     let mut router = builder
         .max_concurrent_streams(limits.max_concurrent_streams)
         .http2_keepalive_interval(Some(limits.keepalive_interval))
