@@ -21,7 +21,12 @@
 //! A poll is told by a read: h2's connection task reads until the socket has nothing more
 //! (which ends in `poll_read` here) before it flushes what its calls queued, every time it
 //! runs. So this is for the h2 connection only, not for a writer that flushes and then waits
-//! for something other than this stream.
+//! for something other than this stream. A TLS handshake is such a writer: it flushes a
+//! flight and waits for the peer's answer with no read to count the poll by. The client's
+//! TLS runs below this (tls.rs), so only h2 writes through it; serve's runs above it (tonic
+//! wraps the accepted connection), so serve's TLS connections put off no polls (serve/mod.rs)
+//! and keep only what is written between two flushes. Kept bytes leave at a flush, when the
+//! buffer is full, before a large write, or at shutdown: never on their own.
 
 use std::{
     io,
