@@ -15,8 +15,9 @@
 //! per call −6 to −19% (7 pairs), the same `serve` answering 4% more calls per second
 //! (median of 6 pairs), and spending less CPU per call than under h2load. Under `serve`
 //! (client-stream, same shape): 1.1–1.2 `writev`s per call before, each a loopback send
-//! that also runs the receiving side's TCP work on the server's core; 19–20% more calls per
-//! second after, under soak and under h2load alike (see [`SERVER_POLLS`]).
+//! that also runs the receiving side's TCP work on the server's core; 11–20% more calls per
+//! second after (median 17%, 6 pairs of servers side by side), under soak and under h2load
+//! alike (see [`SERVER_POLLS`]).
 //!
 //! A poll is told by a read: h2's connection task reads until the socket has nothing more
 //! (which ends in `poll_read` here) before it flushes what its calls queued, every time it
