@@ -11,7 +11,7 @@ use std::{cell::Cell, collections::BTreeSet};
 
 use bytes::BufMut;
 
-use super::stats::Integrity;
+use super::{same, stats::Integrity};
 
 /// The decoded header of an echoed message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -328,11 +328,12 @@ pub fn decode(bytes: &[u8]) -> Option<Stamp> {
     let (stream, rest) = take_hex(fields)?;
     let (seq, sent_field) = take_hex(rest)?;
     let recent = RECENT.get();
-    let (sent_ns, mut rest) = match recent {
-        Some(r) if sent_field.starts_with(&r.text[..r.text_len]) => {
-            (r.sent_ns, &sent_field[r.text_len..])
-        }
-        _ => take_hex(sent_field)?,
+    let remembered = recent.and_then(|r| {
+        same::strip_prefix(sent_field, &r.text[..r.text_len]).map(|rest| (r.sent_ns, rest))
+    });
+    let (sent_ns, mut rest) = match remembered {
+        Some(known) => known,
+        None => take_hex(sent_field)?,
     };
     let stamp = Stamp {
         stream,
@@ -360,7 +361,7 @@ pub fn decode(bytes: &[u8]) -> Option<Stamp> {
     let letters = payload(seq, rest.len()).all(|chunk| {
         let (echoed, after) = rest.split_at(chunk.len());
         rest = after;
-        echoed == chunk
+        same::same(echoed, chunk)
     });
     (sealed && letters).then_some(stamp)
 }

@@ -10,6 +10,7 @@ mod recorder;
 mod replies;
 pub mod report;
 mod request_body;
+mod same;
 pub mod stats;
 mod summary;
 mod usage;

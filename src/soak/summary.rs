@@ -12,6 +12,7 @@ use bytes::Bytes;
 use super::{
     integrity::{self, Tracker},
     replies::{message_len, PREFIX},
+    same::same,
 };
 use crate::codec::field;
 
@@ -227,7 +228,7 @@ fn listed<'a>(
         rest = rest.strip_prefix(b"'")?;
     }
     let (item, mut rest) = rest.split_at_checked(text.len())?;
-    if item != text {
+    if !same(item, text) {
         return None;
     }
     if quoted {

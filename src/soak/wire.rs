@@ -12,7 +12,10 @@ use tonic::{
 };
 use tonic_prost::ProstDecoder;
 
-use super::integrity::{self, Encoded, Stamp, Stamper};
+use super::{
+    integrity::{self, Encoded, Stamp, Stamper},
+    same,
+};
 use crate::{
     codec::{self, field},
     proto::EchoResponse,
@@ -217,9 +220,7 @@ pub fn check(body: &[u8], prefix: &str) -> Result<Echo, Status> {
     let text = field::read(body, "EchoResponse")?;
     Ok(Echo {
         len: text.len(),
-        stamp: text
-            .strip_prefix(prefix.as_bytes())
-            .and_then(integrity::decode),
+        stamp: same::strip_prefix(text, prefix.as_bytes()).and_then(integrity::decode),
     })
 }
 
