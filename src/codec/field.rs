@@ -55,6 +55,7 @@ pub fn read<'a>(body: &'a [u8], message_name: &str) -> Result<&'a [u8], Status> 
 
 /// The text of the usual body, the one field and nothing else (a key byte and a length),
 /// not checked for UTF-8; `None` for any other body.
+#[inline]
 pub fn only_field(body: &[u8]) -> Option<&[u8]> {
     let [MESSAGE_KEY, rest @ ..] = body else {
         return None;

@@ -30,7 +30,7 @@ use tonic::{
 };
 use tower::{Service, ServiceExt as _};
 
-use super::{outbound::Outbound, request_body::RequestBody, summary::Record, wire::StampEncoder};
+use super::{ledger::Ledger, outbound::Outbound, request_body::RequestBody, wire::StampEncoder};
 use crate::{
     cli::Compression,
     client::{self, TimedChannel},
@@ -82,18 +82,18 @@ fn encoding_name(encoding: CompressionEncoding) -> &'static str {
 }
 
 /// Opens a call on `channel` that sends `outbound`'s messages (keeping its DATA frames in
-/// `record`, when given and uncompressed); the response once its headers are in.
+/// `ledger`, when given and uncompressed); the response once its headers are in.
 pub async fn open(
     channel: &mut TimedChannel,
     head: &Head,
     path: PathAndQuery,
     outbound: Outbound,
     burst: usize,
-    record: Option<Record>,
+    ledger: Option<Ledger>,
 ) -> Result<http::Response<impl http_body::Body<Data = Bytes, Error = Status>>, Status> {
     let polled = outbound.polls();
     let body = match head.compression {
-        None => Body::new(RequestBody::new(outbound, burst, polled, record)),
+        None => Body::new(RequestBody::new(outbound, burst, polled, ledger)),
         // Compressed frames do not hold the texts: the summary check then decodes each item.
         Some(encoding) => Body::new(Watched {
             body: EncodeBody::new_client(

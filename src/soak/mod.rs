@@ -4,6 +4,7 @@
 
 mod call;
 pub mod integrity;
+mod ledger;
 mod outbound;
 mod progress;
 mod recorder;

@@ -315,7 +315,7 @@ mod tests {
     /// The sequence numbers read, and how the call ended.
     async fn read_all(response: http::Response<TestBody>) -> (Vec<u64>, Result<(), Status>) {
         let mut seqs = Vec::new();
-        let mut replies = match read(response, EchoCheck("Sync Echo: "), 0) {
+        let mut replies = match read(response, EchoCheck::new("Sync Echo: ", 0, None), 0) {
             Ok(replies) => replies,
             Err(status) => return (seqs, Err(status)),
         };

@@ -24,7 +24,7 @@ use tonic::Status;
 
 use super::{
     integrity::Stamper,
-    summary::Record,
+    ledger::{Ledger, Sent, Times},
     wire::{self, Stamped},
 };
 use crate::codec;
@@ -37,19 +37,27 @@ pub struct RequestBody<S> {
     ended: bool,
     /// Set at each poll (outbound.rs: messages of one poll share a clock reading).
     polled: Arc<AtomicBool>,
-    record: Option<Record>,
+    ledger: Option<Ledger>,
+    /// The first sequence number and the send times of the frame being written, for the
+    /// ledger.
+    first_seq: u64,
+    times: Times,
+    count: usize,
 }
 
 impl<S> RequestBody<S> {
     /// `burst`: the bytes the call sends at a time, at most (the buffer's starting size).
-    pub fn new(messages: S, burst: usize, polled: Arc<AtomicBool>, record: Option<Record>) -> Self {
+    pub fn new(messages: S, burst: usize, polled: Arc<AtomicBool>, ledger: Option<Ledger>) -> Self {
         Self {
             messages,
             stamper: Stamper::default(),
             buf: BytesMut::with_capacity(codec::starting_size(burst)),
             ended: false,
             polled,
-            record,
+            ledger,
+            first_seq: 0,
+            times: Times::default(),
+            count: 0,
         }
     }
 }
@@ -69,6 +77,11 @@ impl<S: Stream<Item = Stamped> + Unpin> http_body::Body for RequestBody<S> {
         while !this.ended && this.buf.len() < codec::YIELD_THRESHOLD {
             match Pin::new(&mut this.messages).poll_next(cx) {
                 Poll::Ready(Some(item)) => {
+                    if this.count == 0 {
+                        this.first_seq = item.stamp.seq;
+                    }
+                    this.times.push(this.count, item.stamp.sent_ns);
+                    this.count += 1;
                     wire::write_message(&mut this.stamper, item, &mut this.buf)
                 }
                 Poll::Ready(None) => this.ended = true,
@@ -83,8 +96,14 @@ impl<S: Stream<Item = Stamped> + Unpin> http_body::Body for RequestBody<S> {
             };
         }
         let frame = this.buf.split().freeze();
-        if let Some(record) = &this.record {
-            record.push(&frame);
+        let times = std::mem::take(&mut this.times);
+        this.count = 0;
+        if let Some(ledger) = &this.ledger {
+            ledger.push(Sent {
+                bytes: frame.clone(),
+                first_seq: this.first_seq,
+                times,
+            });
         }
         Poll::Ready(Some(Ok(Frame::data(frame))))
     }
@@ -110,7 +129,7 @@ mod tests {
     use super::RequestBody;
     use crate::soak::{
         integrity::Stamp,
-        summary::Record,
+        ledger::{Ledger, Texts},
         wire::{StampEncoder, Stamped},
     };
 
@@ -180,19 +199,29 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn the_last_frame_ends_the_stream_and_the_record_keeps_every_frame() {
-        let record = Record::for_call(100_000).expect("a bounded call");
+    async fn the_last_frame_ends_the_stream_and_the_ledger_keeps_every_frame_and_stamp() {
+        let ledger = Ledger::for_call(100_000).expect("a bounded call");
         let mut body = RequestBody::new(
             messages(100, 64),
             0,
             Arc::new(AtomicBool::new(false)),
-            Some(record.clone()),
+            Some(ledger.clone()),
         );
         assert!(!body.is_end_stream());
         let frame = body.frame().await.expect("a frame").expect("no error");
         assert!(body.is_end_stream(), "END_STREAM goes on the frame itself");
         assert!(body.frame().await.is_none());
-        assert_eq!(record.take(), [frame.into_data().expect("data")]);
+        let frame = frame.into_data().expect("data");
+        let mut texts = Texts::new(ledger);
+        for message in messages_vec(100, 64) {
+            let sent = texts.next_if(message.text().as_bytes());
+            assert_eq!(
+                sent.map(|s| (s.seq, s.sent_ns)),
+                Some((message.stamp.seq, message.stamp.sent_ns))
+            );
+        }
+        assert_eq!(texts.peek(), None, "one frame, all of it read");
+        assert_eq!(frame.len(), 100 * (5 + 2 + 64));
     }
 
     #[tokio::test]

@@ -16,19 +16,27 @@ pub fn same(a: &[u8], b: &[u8]) -> bool {
     if n > INLINE_MAX {
         return a == b;
     }
-    if n < 8 {
-        return a.iter().zip(b).all(|(x, y)| x == y);
+    if let (Some(a_tail), Some(b_tail)) = (a.last_chunk::<16>(), b.last_chunk::<16>()) {
+        // Sixteen bytes at a time, the last sixteen overlapping the chunk before them. The
+        // chunks are 16 bytes long, so `first_chunk` always finds them.
+        let word = |chunk: &[u8]| {
+            chunk
+                .first_chunk::<16>()
+                .map_or(0, |c| u128::from_ne_bytes(*c))
+        };
+        let diff = a
+            .chunks_exact(16)
+            .zip(b.chunks_exact(16))
+            .fold(word(a_tail) ^ word(b_tail), |acc, (x, y)| {
+                acc | (word(x) ^ word(y))
+            });
+        return diff == 0;
     }
-    let word =
-        |s: &[u8], at: usize| u64::from_ne_bytes(s[at..at + 8].try_into().unwrap_or_default());
-    // Eight bytes at a time, the last word overlapping the one before it.
-    let mut diff = word(a, n - 8) ^ word(b, n - 8);
-    let mut at = 0;
-    while at + 8 <= n {
-        diff |= word(a, at) ^ word(b, at);
-        at += 8;
+    if let (Some(a_tail), Some(b_tail)) = (a.last_chunk::<8>(), b.last_chunk::<8>()) {
+        let (a_head, b_head) = (a.first_chunk::<8>(), b.first_chunk::<8>());
+        return a_tail == b_tail && a_head == b_head;
     }
-    diff == 0
+    a.iter().zip(b).all(|(x, y)| x == y)
 }
 
 /// `text.strip_prefix(prefix)`.

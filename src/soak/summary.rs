@@ -1,101 +1,23 @@
 //! Client-stream replies: the server's summary of what it received (`Received N messages:
 //! ['…', '…']`, or Go's `[… …]`), checked item by item so a lost or duplicated message is
 //! named as such, not as one bad reply. Each item is compared with the text the call sent,
-//! read from the request's own DATA frames (its [`Record`]); only an item that differs has
+//! read from the request's own DATA frames (its [`Ledger`]); only an item that differs has
 //! its stamp decoded, which cost five times the comparison and was a sixth of a
 //! client-stream soak's CPU.
 
-use std::sync::{Arc, Mutex, PoisonError};
-
-use bytes::Bytes;
-
 use super::{
     integrity::{self, Tracker},
-    replies::{message_len, PREFIX},
+    ledger::{Ledger, Texts},
     same::same,
 };
-use crate::codec::field;
 
-/// Calls that may send more than this are checked by decoding alone (long-lived streams,
-/// huge messages): a record holds all of a call's frames until its reply.
-const RECORD_MAX: usize = 1 << 20;
-
-/// The request DATA frames of a client-stream call, as its body handed them to HTTP/2 (a
-/// reference each, no copy: request_body.rs), read once the reply is in. A copy of each text,
-/// taken as it was encoded, cost a lock and two copies per message.
-#[derive(Debug, Clone, Default)]
-pub struct Record(Arc<Mutex<Vec<Bytes>>>);
-
-impl Record {
-    /// A record for a call that sends `bytes` in all, its framing included; none when that
-    /// is unbounded (0: a long-lived stream) or too much to hold.
-    pub fn for_call(bytes: usize) -> Option<Self> {
-        (bytes > 0 && bytes <= RECORD_MAX).then(Self::default)
-    }
-
-    /// Keeps the next DATA frame sent: uncompressed gRPC messages, whole.
-    pub fn push(&self, frame: &Bytes) {
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(frame.clone());
-    }
-
-    /// The frames kept so far, leaving none.
-    pub(super) fn take(&self) -> Vec<Bytes> {
-        std::mem::take(&mut *self.0.lock().unwrap_or_else(PoisonError::into_inner))
-    }
-}
-
-/// Walks a record's texts in order, as long as the items match them.
-struct Texts {
-    frames: Vec<Bytes>,
-    frame: usize,
-    at: usize,
-    seq: u64,
-}
-
-impl Texts {
-    /// The next text and the bytes its message takes, when there is one.
-    fn peek(&mut self) -> Option<(&[u8], usize)> {
-        while self.frames.get(self.frame)?.len() == self.at {
-            self.frame += 1;
-            self.at = 0;
-        }
-        message_text(&self.frames[self.frame][self.at..])
-    }
-
-    /// Moves past the text [`Texts::peek`] gave; its sequence number.
-    fn advance(&mut self, used: usize) -> u64 {
-        self.at += used;
-        self.seq += 1;
-        self.seq - 1
-    }
-
-    /// The sequence number of the next text, when `item` is that text.
-    fn next_if(&mut self, item: &[u8]) -> Option<u64> {
-        let (text, used) = self.peek()?;
-        (text == item).then(|| self.advance(used))
-    }
-}
-
-/// The text of the EchoRequest at the start of `bytes`, a gRPC message, and the bytes that
-/// message takes; none when it is not whole there or not uncompressed. Our own requests, as
-/// `wire::write_message` writes them (one field, ASCII): no UTF-8 check, which was a
-/// quarter of reading them.
-fn message_text(bytes: &[u8]) -> Option<(&[u8], usize)> {
-    let len = message_len(bytes).filter(|_| bytes[0] == 0)?;
-    let text = field::only_field(&bytes[PREFIX..PREFIX + len])?;
-    Some((text, PREFIX + len))
-}
-
-/// Checks the summary of stream `id`, which sent `sent` messages (recorded in `record`);
+/// Checks the summary of stream `id`, which sent `sent` messages (kept in `ledger`);
 /// returns when the last message listed was sent, 0 when none is ours.
 pub fn check(
     summary: &[u8],
     id: u64,
     sent: u64,
-    record: Option<&Record>,
+    ledger: Option<Ledger>,
     tracker: &mut Tracker,
 ) -> u64 {
     const LIST: &[u8] = b" messages: [";
@@ -113,12 +35,7 @@ pub fn check(
         tracker.corrupted();
         return 0;
     };
-    let mut texts = Texts {
-        frames: record.map(Record::take).unwrap_or_default(),
-        frame: 0,
-        at: 0,
-        seq: 0,
-    };
+    let mut texts = Texts::new(ledger.unwrap_or_else(|| Ledger::new(0)));
     let mut last_sent_ns = 0;
     let mut last_matched = None;
     let mut items_seen = 0;
@@ -128,11 +45,14 @@ pub fn check(
     // per item, and the trimming around it were over a third of the check).
     let mut rest = list;
     while let Some((text, used)) = texts.peek() {
-        let Some((item, after)) = listed(rest, items_seen == 0, separator, text) else {
+        let Some(after) = listed(rest, items_seen == 0, separator, text) else {
             break;
         };
-        tracker.observe(texts.advance(used), sent);
-        last_matched = Some(item);
+        let Some(matched) = texts.advance(used) else {
+            break;
+        };
+        tracker.observe(matched.seq, sent);
+        last_matched = Some(matched);
         items_seen += 1;
         rest = after;
     }
@@ -145,9 +65,9 @@ pub fn check(
     for item in split_items(others, separator) {
         items_seen += 1;
         // The text we sent is what decoding it would find: the same stamp.
-        if let Some(seq) = texts.next_if(item) {
-            tracker.observe(seq, sent);
-            last_matched = Some(item);
+        if let Some(matched) = texts.next_if(item) {
+            tracker.observe(matched.seq, sent);
+            last_matched = Some(matched);
             continue;
         }
         match integrity::decode(item).filter(|stamp| stamp.stream == id) {
@@ -159,8 +79,8 @@ pub fn check(
         }
     }
     // Texts match in the order they were sent: the last one matched was sent last of them.
-    if let Some(stamp) = last_matched.and_then(integrity::decode) {
-        last_sent_ns = last_sent_ns.max(stamp.sent_ns);
+    if let Some(matched) = last_matched {
+        last_sent_ns = last_sent_ns.max(matched.sent_ns);
     }
     if items_seen != count {
         tracker.corrupted();
@@ -207,15 +127,10 @@ fn split_items(list: Option<&[u8]>, separator: u8) -> impl Iterator<Item = &[u8]
     })
 }
 
-/// `text` as the next item of a list written as Python or Go write it (`'a', 'b'`, `a b`)
-/// at the start of `rest`: the item as [`split_items`] would give it, and the list after
-/// it (at a separator or the end); none when the list does not go on that way.
-fn listed<'a>(
-    rest: &'a [u8],
-    first: bool,
-    separator: u8,
-    text: &[u8],
-) -> Option<(&'a [u8], &'a [u8])> {
+/// The list after `text`, when `text` is the next item of a list written as Python or Go
+/// write it (`'a', 'b'`, `a b`) at the start of `rest`, as [`split_items`] would give it
+/// (the rest starts at a separator or is empty); none when the list does not go on that way.
+fn listed<'a>(rest: &'a [u8], first: bool, separator: u8, text: &[u8]) -> Option<&'a [u8]> {
     let quoted = separator == b',';
     let mut rest = rest;
     if !first {
@@ -234,9 +149,7 @@ fn listed<'a>(
     if quoted {
         rest = rest.strip_prefix(b"'")?;
     }
-    rest.first()
-        .is_none_or(|&b| b == separator)
-        .then_some((item, rest))
+    rest.first().is_none_or(|&b| b == separator).then_some(rest)
 }
 
 #[cfg(test)]
@@ -244,6 +157,7 @@ mod tests {
     use super::*;
     use crate::soak::{
         integrity::{self, Stamp},
+        ledger::fixture::{sent, STREAM},
         stats::Integrity,
     };
 
@@ -287,53 +201,6 @@ mod tests {
         }
     }
 
-    const STREAM: u64 = 7;
-
-    /// Five messages of stream 7 (the third one a short one), sent at 100, 200, … ns, and
-    /// a record of them: two DATA frames, of three messages and of two.
-    fn sent() -> (Vec<String>, Record) {
-        let record = Record::for_call(1000).expect("a bounded call has a record");
-        let mut frame = Vec::new();
-        let texts = (0..5)
-            .map(|seq| {
-                let stamp = Stamp {
-                    stream: STREAM,
-                    seq,
-                    sent_ns: 100 * (seq + 1),
-                };
-                let mut text = Vec::new();
-                integrity::encode(stamp, if seq == 2 { 0 } else { 64 }, &mut text);
-                let mut body = Vec::new();
-                field::put(&[&text], &mut body);
-                frame.push(0);
-                frame.extend_from_slice(&(body.len() as u32).to_be_bytes());
-                frame.extend_from_slice(&body);
-                if seq == 2 || seq == 4 {
-                    record.push(&Bytes::from(std::mem::take(&mut frame)));
-                }
-                String::from_utf8_lossy(&text).into_owned()
-            })
-            .collect();
-        (texts, record)
-    }
-
-    #[test]
-    fn the_record_gives_the_texts_back_in_order_across_its_frames() {
-        let (texts, record) = sent();
-        let mut walk = Texts {
-            frames: record.take(),
-            frame: 0,
-            at: 0,
-            seq: 0,
-        };
-        assert_eq!(walk.next_if(texts[1].as_bytes()), None, "not the next one");
-        for (seq, text) in texts.iter().enumerate() {
-            assert_eq!(walk.next_if(text.as_bytes()), Some(seq as u64));
-        }
-        assert_eq!(walk.next_if(texts[0].as_bytes()), None, "past the end");
-        assert_eq!(message_text(&[0, 0, 0, 0, 9, 0x0a, 7]), None, "cut short");
-    }
-
     /// What the check finds in a summary listing `items`, with the record and without.
     fn judged(items: &[&str], python: bool) -> [(Integrity, u64); 2] {
         let list = if python {
@@ -352,10 +219,9 @@ mod tests {
     /// and without.
     fn judged_list(list: &str, count: usize) -> [(Integrity, u64); 2] {
         let summary = format!("Received {count} messages: [{list}]");
-        let (_, record) = sent();
-        [Some(&record), None].map(|record| {
+        [Some(sent().1), None].map(|ledger| {
             let mut tracker = Tracker::default();
-            let last = check(summary.as_bytes(), STREAM, 5, record, &mut tracker);
+            let last = check(summary.as_bytes(), STREAM, 5, ledger, &mut tracker);
             (tracker.finish(5, true), last)
         })
     }
@@ -399,16 +265,6 @@ mod tests {
             judged_list(&lists[2], 5)[0],
             clean,
             "a trailing comma: an empty item"
-        );
-    }
-
-    #[test]
-    fn only_calls_of_a_known_bounded_size_are_recorded() {
-        assert!(Record::for_call(100 * 104).is_some());
-        assert!(Record::for_call(0).is_none(), "a long-lived stream");
-        assert!(
-            Record::for_call(RECORD_MAX + 1).is_none(),
-            "too much to hold"
         );
     }
 

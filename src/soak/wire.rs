@@ -14,6 +14,7 @@ use tonic_prost::ProstDecoder;
 
 use super::{
     integrity::{self, Encoded, Stamp, Stamper},
+    ledger::{Ledger, Texts},
     same,
 };
 use crate::{
@@ -135,27 +136,70 @@ impl Encoder for StampEncoder {
 
 /// How a reply message is read where it lies: a bidi echo's stamp checked, or a whole
 /// summary's text taken.
-pub trait Check: Clone + Send + 'static {
+pub trait Check: Send + 'static {
     type Item: Send + Sync + 'static;
 
     /// `body`: one message, its gRPC prefix removed.
-    fn check(&self, body: &[u8]) -> Result<Self::Item, Status>;
+    fn check(&mut self, body: &[u8]) -> Result<Self::Item, Status>;
 
     /// [`Check::check`] of `frame[message]`, for a check that keeps part of the frame.
-    fn check_in(&self, frame: &Bytes, message: Range<usize>) -> Result<Self::Item, Status> {
+    fn check_in(&mut self, frame: &Bytes, message: Range<usize>) -> Result<Self::Item, Status> {
         self.check(&frame[message])
     }
 }
 
-/// A bidi echo: the reply prefix (`Sync Echo: `), then one of our stamps.
-#[derive(Debug, Clone, Copy)]
-pub struct EchoCheck(pub &'static str);
+/// A bidi echo of stream `stream`: the reply prefix (`Sync Echo: `), then one of our stamps.
+/// An echo of the next text the call's ledger holds is that text's stamp; any other is
+/// decoded.
+#[derive(Debug)]
+pub struct EchoCheck {
+    prefix: &'static str,
+    stream: u64,
+    sent: Option<Texts>,
+}
+
+impl EchoCheck {
+    pub fn new(prefix: &'static str, stream: u64, ledger: Option<Ledger>) -> Self {
+        Self {
+            prefix,
+            stream,
+            sent: ledger.map(Texts::new),
+        }
+    }
+
+    /// The stamp of `text`, a reply's whole text, when it echoes the next text sent.
+    fn next_sent(&mut self, text: &[u8]) -> Option<Stamp> {
+        let stamp_text = same::strip_prefix(text, self.prefix.as_bytes())?;
+        let sent = self.sent.as_mut()?.next_if(stamp_text)?;
+        Some(Stamp {
+            stream: self.stream,
+            seq: sent.seq,
+            sent_ns: sent.sent_ns,
+        })
+    }
+}
 
 impl Check for EchoCheck {
     type Item = Echo;
 
-    fn check(&self, body: &[u8]) -> Result<Echo, Status> {
-        check(body, self.0)
+    fn check(&mut self, body: &[u8]) -> Result<Echo, Status> {
+        // Our own text is ASCII: one that equals it needs no UTF-8 check.
+        if let Some(text) = field::only_field(body) {
+            if let Some(stamp) = self.next_sent(text) {
+                return Ok(Echo {
+                    len: text.len(),
+                    stamp: Some(stamp),
+                });
+            }
+        }
+        let echo = check(body, self.prefix)?;
+        // Out of turn: the texts sent before it are not next any more.
+        if let (Some(sent), Some(stamp)) = (self.sent.as_mut(), echo.stamp) {
+            if stamp.stream == self.stream {
+                sent.skip_through(stamp.seq);
+            }
+        }
+        Ok(echo)
     }
 }
 
@@ -168,11 +212,11 @@ pub struct WholeReply;
 impl Check for WholeReply {
     type Item = Bytes;
 
-    fn check(&self, body: &[u8]) -> Result<Bytes, Status> {
+    fn check(&mut self, body: &[u8]) -> Result<Bytes, Status> {
         Ok(Bytes::copy_from_slice(field::read(body, "EchoResponse")?))
     }
 
-    fn check_in(&self, frame: &Bytes, message: Range<usize>) -> Result<Bytes, Status> {
+    fn check_in(&mut self, frame: &Bytes, message: Range<usize>) -> Result<Bytes, Status> {
         // A part of the frame (field::read gives a part of what it reads, or nothing).
         let text = field::read(&frame[message], "EchoResponse")?;
         Ok(frame.slice_ref(text))
@@ -304,4 +348,52 @@ mod tests {
         );
         Ok(())
     }
+
+    fn echo_of(text: &str) -> Vec<u8> {
+        EchoResponse {
+            message: format!("Sync Echo: {text}"),
+        }
+        .encode_to_vec()
+    }
+
+    #[test]
+    fn an_echo_of_the_next_text_sent_is_judged_as_decoding_judges_it() -> Result<(), Status> {
+        use crate::soak::ledger::fixture::{sent, STREAM};
+        let (texts, ledger) = sent();
+        let mut corrupted = texts[3].clone().into_bytes();
+        corrupted[20] ^= 1;
+        let corrupted = String::from_utf8_lossy(&corrupted).into_owned();
+        // In order; then out of turn, duplicated, corrupted, another stream's, not an echo.
+        let order = [0, 1, 3, 2, 3, 4, 4, 0];
+        let mut bodies: Vec<Vec<u8>> = order.iter().map(|&i| echo_of(&texts[i])).collect();
+        bodies.insert(3, echo_of(&corrupted));
+        bodies.push(echo_of(&texts[1].replace('.', ":")));
+        bodies.push(
+            EchoResponse {
+                message: texts[4].clone(),
+            }
+            .encode_to_vec(),
+        );
+        bodies.push(vec![0x0a, 3, 0xff, 0xfe, 0xfd]);
+        let mut echo_check = EchoCheck::new(SYNC, STREAM, Some(ledger));
+        let judged = |r: Result<Echo, Status>| r.map_err(|e| (e.code(), e.message().to_owned()));
+        for body in &bodies {
+            let decoded = judged(check(body, SYNC));
+            assert_eq!(judged(echo_check.check(body)), decoded, "{body:?}");
+        }
+        // The first two were read from the ledger, not decoded: it has moved past them.
+        let (_, fresh) = sent();
+        let mut echo_check = EchoCheck::new(SYNC, STREAM, Some(fresh));
+        echo_check.check(&echo_of(&texts[0]))?;
+        echo_check.check(&echo_of(&texts[1]))?;
+        let next = echo_check
+            .sent
+            .as_mut()
+            .and_then(|t| t.peek())
+            .map(|(t, _)| t.to_vec());
+        assert_eq!(next.as_deref(), Some(texts[2].as_bytes()));
+        Ok(())
+    }
+
+    const SYNC: &str = "Sync Echo: ";
 }

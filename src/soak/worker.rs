@@ -23,10 +23,11 @@ use tonic::{metadata::MetadataMap, Request, Status, Streaming};
 use super::{
     call,
     integrity::Tracker,
+    ledger::{self, Ledger},
     outbound::{Outbound, Sent},
     recorder::{Local, Shards},
     replies::{self, Replies},
-    summary::{self, Record},
+    summary,
     wire::{EchoCheck, SoakCodec, WholeReply},
 };
 use crate::{
@@ -254,20 +255,20 @@ async fn exchange(
         Pattern::ClientStream => {
             let mut channel = shared.channels[connection].clone();
             // All the call sends, whatever --in-flight says (it paces bidi streams only).
-            let record = Record::for_call(burst_bytes(shared.length, None, shared.message_size));
+            let ledger = Ledger::for_call(burst_bytes(shared.length, None, shared.message_size));
             let response = call::open(
                 &mut channel,
                 &shared.head,
                 path,
                 outbound,
                 burst,
-                record.clone(),
+                ledger.clone(),
             )
             .await?;
             let (reply, now) = replies::read(response, WholeReply, burst)?.only().await?;
             let measured = rec.received(now, reply.len());
             let sent_total = sent.total.load(Ordering::Relaxed);
-            let last_sent_ns = summary::check(&reply, id, sent_total, record.as_ref(), tracker);
+            let last_sent_ns = summary::check(&reply, id, sent_total, ledger, tracker);
             // The call's latency runs from the half-close, right after the last message went out.
             if measured && last_sent_ns > 0 {
                 rec.stats.record_latency(Duration::from_nanos(
@@ -305,9 +306,18 @@ async fn exchange(
                 _ => contract::ASYNC_PREFIX,
             };
             let mut channel = shared.channels[connection].clone();
-            let response =
-                call::open(&mut channel, &shared.head, path, outbound, burst, None).await?;
-            let replies = replies::read(response, EchoCheck(prefix), burst)?;
+            let ledger = Ledger::new(ledger::ECHO_MAX);
+            let response = call::open(
+                &mut channel,
+                &shared.head,
+                path,
+                outbound,
+                burst,
+                Some(ledger.clone()),
+            )
+            .await?;
+            let check = EchoCheck::new(prefix, id, Some(ledger));
+            let replies = replies::read(response, check, burst)?;
             bidi_replies(rec, replies, id, sent, window.as_deref(), tracker).await?;
             Ok(Ended::Complete {
                 expected: sent.total.load(Ordering::Relaxed),
