@@ -125,6 +125,7 @@ pub async fn soak(config: &SoakConfig, shutdown: CancellationToken) -> anyhow::R
         },
         next_stream: AtomicU64::new(0),
         next_worker: AtomicUsize::new(0),
+        workers: config.concurrency as usize,
         // A few shards per runtime thread keep the locks uncontended.
         shards: recorder::Shards::new(
             4 * tokio::runtime::Handle::current().metrics().num_workers(),
