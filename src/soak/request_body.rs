@@ -77,11 +77,13 @@ impl<S: Stream<Item = Stamped> + Unpin> http_body::Body for RequestBody<S> {
         while !this.ended && this.buf.len() < codec::YIELD_THRESHOLD {
             match Pin::new(&mut this.messages).poll_next(cx) {
                 Poll::Ready(Some(item)) => {
-                    if this.count == 0 {
-                        this.first_seq = item.stamp.seq;
+                    if this.ledger.is_some() {
+                        if this.count == 0 {
+                            this.first_seq = item.stamp.seq;
+                        }
+                        this.times.push(this.count, item.stamp.sent_ns);
+                        this.count += 1;
                     }
-                    this.times.push(this.count, item.stamp.sent_ns);
-                    this.count += 1;
                     wire::write_message(&mut this.stamper, item, &mut this.buf)
                 }
                 Poll::Ready(None) => this.ended = true,
