@@ -331,10 +331,10 @@ async fn exchange(
 /// or more per connection each worker keeps to one, so every connection carries the same
 /// number of streams at all times (--concurrency / --connections, as h2load's -m). Taken in
 /// turn by stream id, as they were, the streams in flight on a connection came and went
-/// unevenly, and the same server spent more CPU per call: 5-29% fewer bidi-sync calls a
-/// second (5 pairs), 0-14% fewer client-stream calls (5 pairs), at 64 streams over 8
-/// connections. With fewer workers than connections, streams take the connections in turn,
-/// so all are used.
+/// unevenly, and the same server spent more CPU per call. Keeping to one connection gave
+/// 5–29% more bidi-sync calls a second (5 pairs) and −0.4% to +14% more client-stream calls
+/// (5 pairs, median +6%), at 64 streams over 8 connections. With fewer workers than
+/// connections, streams take the connections in turn, so all are used.
 fn connection_for(worker: usize, workers: usize, id: u64, connections: usize) -> usize {
     if workers >= connections {
         worker % connections
