@@ -7,7 +7,7 @@
 //! The tracker turns the sequence numbers that come back into lost, duplicated, reordered
 //! and corrupted counts.
 
-use std::{cell::Cell, collections::BTreeSet};
+use std::collections::BTreeSet;
 
 use bytes::BufMut;
 
@@ -171,17 +171,14 @@ pub fn encode(stamp: Stamp, size: usize, out: &mut impl BufMut) {
     Stamper::default().encode(stamp, size).write(out);
 }
 
-/// The seal of `stamp` at `len` bytes in one go, as the tests spell the format out.
-#[cfg(test)]
+/// What the seal covers: the three values and the message's length, so a changed digit,
+/// a truncated echo or one padded further all fail it, with no pass over the text. The
+/// payload is compared, not hashed: it follows from the sequence number.
 fn seal(stamp: Stamp, len: usize) -> u32 {
     seal_mix(seal_base(stamp, len), stamp.seq)
 }
 
-/// What the seal covers: the three values and the message's length, so a changed digit,
-/// a truncated echo or one padded further all fail it, with no pass over the text (the
-/// payload is compared, not hashed: it follows from the sequence number). This is xxh3 of
-/// the stream, the send time and the length, what the messages sent together share; the
-/// sequence number is mixed in by [`seal_mix`].
+/// xxh3 of the stream, the send time and the length: what the messages sent together share.
 fn seal_base(stamp: Stamp, len: usize) -> u64 {
     let mut values = [0u8; 24];
     for (i, value) in [stamp.stream, stamp.sent_ns, len as u64]
@@ -302,62 +299,20 @@ fn take_hex(bytes: &[u8]) -> Option<(u64, &[u8])> {
     (canonical && bytes.get(digits) == Some(&b'.')).then(|| (value, &bytes[digits + 1..]))
 }
 
-/// The send time and seal base of the last message this thread decoded. The echoes of a
-/// burst share their stream, send time and length (outbound.rs), so the next one skips the
-/// longest field's parse and the hash: a third of decoding a bidi echo, which was a fifth of
-/// a bidi-sync soak's instructions. Memoised, so results are unchanged: the same digits are
-/// the same value, the same three values the same base.
-#[derive(Clone, Copy)]
-struct Recent {
-    /// The send time's digits and the dot after them, as that message had them.
-    text: [u8; 17],
-    text_len: usize,
-    sent_ns: u64,
-    stream: u64,
-    len: usize,
-    base: u64,
-}
-
-thread_local! {
-    static RECENT: Cell<Option<Recent>> = const { Cell::new(None) };
-}
-
 /// Decodes and verifies a message; `None` when it is not one of ours, unchanged.
 pub fn decode(bytes: &[u8]) -> Option<Stamp> {
     let (seal_text, fields) = bytes.split_at_checked(SEAL_FIELD)?;
     let (stream, rest) = take_hex(fields)?;
-    let (seq, sent_field) = take_hex(rest)?;
-    let recent = RECENT.get();
-    let remembered = recent.and_then(|r| {
-        same::strip_prefix(sent_field, &r.text[..r.text_len]).map(|rest| (r.sent_ns, rest))
-    });
-    let (sent_ns, mut rest) = match remembered {
-        Some(known) => known,
-        None => take_hex(sent_field)?,
-    };
+    let (seq, rest) = take_hex(rest)?;
+    let (sent_ns, mut rest) = take_hex(rest)?;
     let stamp = Stamp {
         stream,
         seq,
         sent_ns,
     };
-    let base = match recent {
-        Some(r) if (r.stream, r.sent_ns, r.len) == (stream, sent_ns, bytes.len()) => r.base,
-        _ => seal_base(stamp, bytes.len()),
-    };
-    let text_len = sent_field.len() - rest.len();
-    let mut text = [0u8; 17];
-    text[..text_len].copy_from_slice(&sent_field[..text_len]);
-    RECENT.set(Some(Recent {
-        text,
-        text_len,
-        sent_ns,
-        stream,
-        len: bytes.len(),
-        base,
-    }));
     // The seal is compared as text, not parsed: the digits `encode` would write.
-    let sealed =
-        seal_text[..8] == ascii_nibbles(seal_mix(base, seq)).to_be_bytes() && seal_text[8] == b'.';
+    let sealed = seal_text[..8] == ascii_nibbles(seal(stamp, bytes.len())).to_be_bytes()
+        && seal_text[8] == b'.';
     let letters = payload(seq, rest.len()).all(|chunk| {
         let (echoed, after) = rest.split_at(chunk.len());
         rest = after;
@@ -413,19 +368,18 @@ impl Tracker {
 mod tests {
     use super::*;
 
-    fn encode_to_vec(stamp: Stamp, size: usize) -> Vec<u8> {
-        let mut out = Vec::new();
-        encode(stamp, size, &mut out);
-        out
-    }
-
     fn message(seq: u64, size: usize) -> Vec<u8> {
-        let stamp = Stamp {
-            stream: 7,
-            seq,
-            sent_ns: 123_456,
-        };
-        encode_to_vec(stamp, size)
+        let mut out = Vec::new();
+        encode(
+            Stamp {
+                stream: 7,
+                seq,
+                sent_ns: 123_456,
+            },
+            size,
+            &mut out,
+        );
+        out
     }
 
     #[test]
@@ -573,55 +527,6 @@ mod tests {
         }
         assert_eq!(decode(b"hello"), None);
         assert_eq!(decode(b""), None);
-    }
-
-    /// `decode` with nothing remembered from earlier messages.
-    fn decode_afresh(bytes: &[u8]) -> Option<Stamp> {
-        RECENT.set(None);
-        decode(bytes)
-    }
-
-    #[test]
-    fn what_decode_remembers_changes_no_result() {
-        let stamp = |stream, seq, sent_ns| Stamp {
-            stream,
-            seq,
-            sent_ns,
-        };
-        let mut messages = Vec::new();
-        // A burst, then what differs from it in one value at a time: the stream, the send
-        // time (longer, shorter, a prefix of the last), the length.
-        for seq in 0..5 {
-            messages.push(encode_to_vec(stamp(7, seq, 0xabc), 64));
-        }
-        messages.push(encode_to_vec(stamp(8, 5, 0xabc), 64));
-        messages.push(encode_to_vec(stamp(8, 6, 0xabcd), 64));
-        messages.push(encode_to_vec(stamp(8, 7, 0xab), 64));
-        messages.push(encode_to_vec(stamp(8, 8, 0xab), 80));
-        messages.push(encode_to_vec(stamp(8, 9, 0xab), 64));
-        messages.push(encode_to_vec(stamp(8, 10, u64::MAX), 64));
-        messages.push(encode_to_vec(stamp(8, 11, 0xab), 64));
-        // And after each, every one-byte change of the next: a corrupted echo after a good one
-        // of the same burst must fail as it does alone.
-        let mut inputs = Vec::new();
-        for pair in messages.windows(2) {
-            inputs.push(pair[0].clone());
-            for i in 0..pair[1].len() {
-                let mut changed = pair[1].clone();
-                changed[i] = if changed[i] == b'z' { b'y' } else { b'z' };
-                inputs.push(pair[0].clone());
-                inputs.push(changed);
-            }
-            inputs.push(pair[1][..pair[1].len() - 1].to_vec());
-        }
-        let mut valid = 0;
-        for input in &inputs {
-            let remembered = decode(input);
-            let afresh = decode_afresh(input);
-            assert_eq!(remembered, afresh, "{:?}", String::from_utf8_lossy(input));
-            valid += usize::from(afresh.is_some());
-        }
-        assert!(valid >= messages.len(), "the unchanged messages decode");
     }
 
     #[test]
