@@ -3,6 +3,7 @@
 //! The binary is a thin shell around [`run`], so integration tests drive every
 //! subcommand in-process.
 
+pub mod allocator;
 pub mod cli;
 pub mod client;
 pub mod coalesce;
