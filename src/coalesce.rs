@@ -1,5 +1,5 @@
-//! Write coalescing under an HTTP/2 connection, the client's and the server's: frames queued
-//! by many calls in a round or two of the scheduler leave in one write.
+//! Write coalescing and read-ahead under an HTTP/2 connection, the client's and the server's:
+//! frames queued by many calls in a round or two of the scheduler leave in one write.
 //!
 //! h2 flushes its connection once per DATA frame it sends (it holds one DATA payload at a
 //! time), so 8 calls on a connection that start (or finish) together cost 8 writes, and the
@@ -22,7 +22,7 @@
 //! Reads are taken from the socket 64 KiB at a time and handed out from there. h2 reads into
 //! an 8 KiB buffer: a batch of 8 calls' requests (or replies) took a `recvfrom` per 8 KiB and
 //! one more that found the socket empty, 1.1 (client-stream) to 1.7 (bidi-sync) per call on
-//! each side; read ahead, 0.13 (serve under soak or h2load, and soak), one per batch. The
+//! each side; read ahead, 0.13 (serve, under soak or h2load) and 0.13–0.26 (soak). The
 //! buffer is let go whenever the socket has nothing more, so an idle connection holds none.
 //!
 //! A poll is told by a read: h2's connection task reads until the socket has nothing more
