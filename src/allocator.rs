@@ -1,13 +1,15 @@
-//! glibc malloc settings for a process under streaming load. By default glibc gives the top
-//! of its heap back to the system as soon as 128 KiB there is free, and serves blocks of
-//! 128 KiB and more straight from `mmap`. Under load a connection's write and read batches
-//! (up to 64 KiB each) are freed and allocated again every few calls, so the heap shrank and
-//! grew by the same pages over and over, and every page came back as a fault: `serve` took
-//! 0.8 (client-stream) to 1.9 (bidi-sync) minor page faults per call under h2load, and 0.003
-//! with these settings, answering 8% / 7% more calls a second (medians of 5 pairs). Memory
-//! still goes back after a load
-//! peak: `serve` trims its heap explicitly when its RPCs fall well below their peak
-//! (serve/memory.rs), and a trim ignores these thresholds.
+//! The allocator knobs, all of them glibc's: the thresholds a process under streaming load
+//! runs with ([`tune`]) and giving free pages back after a load peak ([`give_back`]).
+//!
+//! By default glibc gives the top of its heap back to the system as soon as 128 KiB there is
+//! free, and serves blocks of 128 KiB and more straight from `mmap`. Under load a
+//! connection's write and read batches (up to 64 KiB each) are freed and allocated again
+//! every few calls, so the heap shrank and grew by the same pages over and over, and every
+//! page came back as a fault: `serve` took 0.8 (client-stream) to 1.9 (bidi-sync) minor page
+//! faults per call under h2load, and 0.003 with these settings (a scratch build with them at
+//! 64 MiB / 4 MiB, as fault-free, answered 8% / 7% more calls a second, medians of 5 pairs).
+//! Memory still goes back after a load peak: `serve` calls [`give_back`] when its RPCs fall
+//! well below their peak (serve/memory.rs), and that trim ignores these thresholds.
 
 /// Free bytes kept at the top of the heap before glibc trims it on its own.
 const TRIM_THRESHOLD: i32 = 16 << 20;
@@ -15,14 +17,10 @@ const TRIM_THRESHOLD: i32 = 16 << 20;
 /// Blocks from this size on are mapped on their own (and unmapped when freed).
 const MMAP_THRESHOLD: i32 = 1 << 20;
 
-/// Applies the settings above; whether the allocator took them (other allocators and
+/// Applies the thresholds above; whether the allocator took them (other allocators and
 /// platforms: false, nothing changed).
-pub fn tune() -> bool {
-    apply()
-}
-
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn apply() -> bool {
+pub fn tune() -> bool {
     // SAFETY: mallopt only sets glibc's allocation parameters; it is safe to call at any time.
     unsafe {
         libc::mallopt(libc::M_TRIM_THRESHOLD, TRIM_THRESHOLD) == 1
@@ -31,7 +29,21 @@ fn apply() -> bool {
 }
 
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn apply() -> bool {
+pub fn tune() -> bool {
+    false
+}
+
+/// Returns the free pages scattered through glibc's heaps to the system; whether any went.
+/// It holds the allocator's locks while it walks the heaps: call it off the async workers.
+/// Other allocators manage their own free pages: false.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+pub fn give_back() -> bool {
+    // SAFETY: malloc_trim only inspects and releases glibc's own free lists.
+    unsafe { libc::malloc_trim(0) == 1 }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+pub fn give_back() -> bool {
     false
 }
 

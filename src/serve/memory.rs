@@ -1,14 +1,15 @@
 //! Gives memory back to the system after a load peak. glibc's malloc keeps the pages of
 //! freed allocations, scattered through its heaps, for later reuse: after 10,000 streams
 //! close, a server would otherwise stay at its peak RSS for good. When the number of
-//! running RPCs has fallen well below its recent peak, `malloc_trim` returns the free pages.
+//! running RPCs has fallen well below its recent peak, `malloc_trim` returns the free pages
+//! (src/allocator.rs).
 
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 use tracing::debug;
 
-use crate::interceptor::TimingLayer;
+use crate::{allocator, interceptor::TimingLayer};
 
 /// How often the peak and the RPC count are read.
 const CHECK_EVERY: Duration = Duration::from_secs(2);
@@ -30,7 +31,9 @@ pub async fn give_back_after_peaks(timing: TimingLayer, stop: CancellationToken)
         let now = timing.in_flight();
         if should_trim(peak, now) {
             // The trim holds the allocator's locks while it walks the heaps: off the workers.
-            let released = tokio::task::spawn_blocking(trim).await.unwrap_or(false);
+            let released = tokio::task::spawn_blocking(allocator::give_back)
+                .await
+                .unwrap_or(false);
             debug!(peak, now, released, "returned free memory to the system");
             peak = now;
         }
@@ -40,18 +43,6 @@ pub async fn give_back_after_peaks(timing: TimingLayer, stop: CancellationToken)
 /// A drop to half the peak or less, by at least `MIN_DROP` RPCs.
 fn should_trim(peak: usize, now: usize) -> bool {
     peak - now >= MIN_DROP && now <= peak / 2
-}
-
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn trim() -> bool {
-    // SAFETY: malloc_trim only inspects and releases glibc's own free lists.
-    unsafe { libc::malloc_trim(0) == 1 }
-}
-
-/// Other allocators manage their own free pages.
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn trim() -> bool {
-    false
 }
 
 #[cfg(test)]
