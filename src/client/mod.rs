@@ -2,8 +2,9 @@
 //! our own TCP connector (which counts connections, so reconnects can be reported), wrapped
 //! in the timing layer so each RPC gets its log line, with request bodies that end on their
 //! last DATA frame (end.rs), over connections that write a scheduler round's frames at once
-//! (src/coalesce.rs).
+//! (src/coalesce.rs). soak calls over connections of its own making (direct/).
 
+pub mod direct;
 mod end;
 
 use std::{
@@ -26,6 +27,7 @@ use tracing::warn;
 
 use tonic::codec::CompressionEncoding;
 
+use self::direct::Direct;
 use crate::{
     cli::Compression,
     coalesce::{Coalesce, CLIENT_POLLS},
@@ -37,32 +39,45 @@ use crate::{
 
 pub type EchoClient = EchoServiceClient<TimedChannel>;
 
-/// A client of any method, called with a codec of the caller's choice.
-pub type EchoGrpc = Grpc<TimedChannel>;
+/// soak's client of any method, called with a codec of the caller's choice.
+pub type EchoGrpc = Grpc<DirectChannel>;
 
-/// Channels to one target, and how many TCP connections they have opened so far.
+/// soak's connections to one target, and how many TCP connections they have opened so far.
 pub struct Clients {
     pub clients: Vec<EchoGrpc>,
-    /// The channels under `clients`, one per connection, for calls made without tonic's
-    /// `Grpc` (soak's client-stream and bidi calls).
-    pub channels: Vec<TimedChannel>,
+    /// The connections under `clients`, one each, for calls made without tonic's `Grpc`
+    /// (soak's client-stream and bidi calls).
+    pub channels: Vec<DirectChannel>,
     pub connects: Arc<AtomicU64>,
 }
 
-/// A timed channel to the target.
-pub type TimedChannel = Timing<MapRequest<Channel, fn(Request) -> Request>>;
+/// What every client RPC goes through, over `S`.
+pub type Layered<S> = Timing<MapRequest<S, fn(Request) -> Request>>;
+
+/// A timed channel to the target (probe's).
+pub type TimedChannel = Layered<Channel>;
+
+/// A timed connection to the target of soak's own making.
+pub type DirectChannel = Layered<Direct>;
 
 type Request = http::Request<tonic::body::Body>;
 
 /// `n` clients of any method (soak calls with codecs of its own), each with its own HTTP/2
-/// connection.
+/// connection, dialled by its first call.
 pub fn connect_many(
     target: &Target,
     connect_timeout: Duration,
     compression: Compression,
     n: usize,
 ) -> anyhow::Result<Clients> {
-    let (channels, connects) = channels(target, connect_timeout, n)?;
+    let connects = Arc::new(AtomicU64::new(0));
+    let tls = tls_connector(target)?;
+    let channels = (0..n)
+        .map(|_| {
+            Direct::new(target, tls.clone(), connect_timeout, connects.clone())
+                .map(|direct| layered(direct, target.authority()))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let clients = channels
         .iter()
         .map(|channel| echo_grpc(channel.clone(), compression))
@@ -95,7 +110,7 @@ pub fn echo_client(channel: TimedChannel, compression: Compression) -> EchoClien
 }
 
 /// tonic's client of any method on `channel`, with the same settings as [`echo_client`].
-pub fn echo_grpc(channel: TimedChannel, compression: Compression) -> EchoGrpc {
+pub fn echo_grpc<S>(channel: S, compression: Compression) -> Grpc<S> {
     configured!(Grpc::new(channel), compression)
 }
 
@@ -107,14 +122,7 @@ pub fn channels(
     n: usize,
 ) -> anyhow::Result<(Vec<TimedChannel>, Arc<AtomicU64>)> {
     let connects = Arc::new(AtomicU64::new(0));
-    let tls = if target.is_tls() {
-        if target.tls.insecure_skip_verify {
-            warn!("--insecure-skip-verify: the server's certificate is NOT verified; anyone in the path can read and change this traffic");
-        }
-        Some(TlsConnector::new(&target.tls)?)
-    } else {
-        None
-    };
+    let tls = tls_connector(target)?;
     let endpoint = match tls {
         Some(_) => tls::endpoint(&target.uri)?,
         None => Endpoint::from(target.uri.clone()),
@@ -152,13 +160,24 @@ pub fn channels(
     Ok((channels, connects))
 }
 
+/// The TLS of an `https://` target, its files read now.
+fn tls_connector(target: &Target) -> anyhow::Result<Option<TlsConnector>> {
+    if !target.is_tls() {
+        return Ok(None);
+    }
+    if target.tls.insecure_skip_verify {
+        warn!("--insecure-skip-verify: the server's certificate is NOT verified; anyone in the path can read and change this traffic");
+    }
+    Ok(Some(TlsConnector::new(&target.tls)?))
+}
+
 /// What every client RPC goes through: the timing layer (its log line), then requests that
 /// end on their last DATA frame (end.rs).
-pub fn layered(channel: Channel, target: &str) -> TimedChannel {
+pub fn layered<S>(service: S, target: &str) -> Layered<S> {
     ServiceBuilder::new()
         .layer(TimingLayer::client(target))
         .map_request(end::end_aware as fn(_) -> _)
-        .service(channel)
+        .service(service)
 }
 
 /// tonic's name for a compression choice; `None` sends uncompressed.

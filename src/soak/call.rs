@@ -33,7 +33,7 @@ use tower::{Service, ServiceExt as _};
 use super::{ledger::Ledger, outbound::Outbound, request_body::RequestBody, wire::StampEncoder};
 use crate::{
     cli::Compression,
-    client::{self, TimedChannel},
+    client::{self, DirectChannel},
 };
 
 const ENCODING: HeaderName = HeaderName::from_static("grpc-encoding");
@@ -84,7 +84,7 @@ fn encoding_name(encoding: CompressionEncoding) -> &'static str {
 /// Opens a call on `channel` that sends `outbound`'s messages (keeping its DATA frames in
 /// `ledger`, when given and uncompressed); the response once its headers are in.
 pub async fn open(
-    channel: &mut TimedChannel,
+    channel: &mut DirectChannel,
     head: &Head,
     path: PathAndQuery,
     outbound: Outbound,

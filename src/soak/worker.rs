@@ -31,7 +31,7 @@ use super::{
     wire::{EchoCheck, SoakCodec, WholeReply},
 };
 use crate::{
-    client::{EchoGrpc, TimedChannel},
+    client::{DirectChannel, EchoGrpc},
     config::StreamLength,
     contract::{self, Pattern},
     interceptor::code_name,
@@ -46,7 +46,7 @@ const FLUSH_EVERY: Duration = Duration::from_secs(1);
 pub struct Shared {
     pub clients: Vec<EchoGrpc>,
     /// The same connections as `clients`, for client-stream and bidi calls (call.rs).
-    pub channels: Vec<TimedChannel>,
+    pub channels: Vec<DirectChannel>,
     /// The headers of every client-stream and bidi call.
     pub head: call::Head,
     pub mix: Vec<(Pattern, u32)>,
