@@ -219,3 +219,6 @@ impl Future for ResponseFuture {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
