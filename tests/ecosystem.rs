@@ -273,6 +273,47 @@ fn probe_and_soak_reach_a_tls_server_and_refuse_a_wrong_ca() {
         report["messages"]["received"].as_u64() > Some(0),
         "{report}"
     );
+
+    let (code, mut out) = run_bounded(
+        &[
+            "soak",
+            "--server",
+            &url,
+            "--ca-cert",
+            path(&pki.other_ca),
+            "--duration",
+            "1s",
+            "--warmup",
+            "0s",
+            "--concurrency",
+            "2",
+            "--output",
+            "json",
+        ],
+        Duration::from_secs(30),
+    );
+    assert_eq!(code, Some(0), "no gate was set: {}", out.transcript());
+    let report: serde_json::Value =
+        serde_json::from_str(&out.stdout.join("\n")).expect("JSON report");
+    let failed = report["calls"]["failed"].as_u64().unwrap_or(0);
+    assert!(failed > 0, "{report}");
+    assert_eq!(
+        report["calls"]["errors"],
+        serde_json::json!({ "UNAVAILABLE": failed }),
+        "a connection that cannot be had is UNAVAILABLE, as through tonic's channel"
+    );
+    // Why, once, however many calls failed.
+    let why: Vec<_> = out
+        .stderr
+        .iter()
+        .filter(|l| l.contains("UnknownIssuer"))
+        .collect();
+    assert_eq!(why.len(), 1, "{}", out.transcript());
+    assert!(
+        why[0].contains("UNAVAILABLE cannot connect to localhost:"),
+        "{}",
+        why[0]
+    );
 }
 
 #[test]

@@ -3,6 +3,7 @@
 //! signal, and reports with pass/fail gates. `soak merge` combines reports.
 
 mod call;
+mod failures;
 pub mod integrity;
 mod ledger;
 mod outbound;
@@ -125,6 +126,7 @@ pub async fn soak(config: &SoakConfig, shutdown: CancellationToken) -> anyhow::R
         },
         next_stream: AtomicU64::new(0),
         next_worker: AtomicUsize::new(0),
+        failures: failures::FirstFailures::default(),
         workers: config.concurrency as usize,
         // A few shards per runtime thread keep the locks uncontended.
         shards: recorder::Shards::new(

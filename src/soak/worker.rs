@@ -22,6 +22,7 @@ use tonic::{metadata::MetadataMap, Request, Status, Streaming};
 
 use super::{
     call,
+    failures::FirstFailures,
     integrity::Tracker,
     ledger::{self, Ledger},
     outbound::{Outbound, Sent},
@@ -77,6 +78,8 @@ pub struct Shared {
     pub workers: usize,
     /// Where the measurements go (see recorder.rs).
     pub shards: Shards,
+    /// Why calls fail, told once per status code.
+    pub failures: FirstFailures,
 }
 
 impl Shared {
@@ -214,6 +217,9 @@ async fn run_stream(rec: &mut Recorder, pattern: Pattern, id: u64) {
             result.unwrap_or_else(|_| Err(Status::deadline_exceeded("the stream's deadline passed (client side)")))
         }
     };
+    if let Err(status) = &outcome {
+        shared.failures.note(status);
+    }
     let now = Instant::now();
     if !rec.measuring(now) {
         return;

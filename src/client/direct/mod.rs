@@ -50,6 +50,10 @@ pub struct Direct {
     handle: Option<Handle>,
     /// Only `poll_ready` touches it (`&mut`): wrapped so the service stays `Sync`.
     dialling: SyncWrapper<Option<Dialling>>,
+    /// Why the connection could not be had: the next call fails with it. As through tonic's
+    /// channel, a connection's failure is the call's status (UNAVAILABLE when the dial
+    /// failed), not a "service was not ready" error.
+    failed: Option<Status>,
 }
 
 impl Clone for Direct {
@@ -60,6 +64,7 @@ impl Clone for Direct {
             authority: self.authority.clone(),
             handle: self.handle.clone(),
             dialling: SyncWrapper::new(None),
+            failed: None,
         }
     }
 }
@@ -99,6 +104,7 @@ impl Direct {
             authority,
             handle: None,
             dialling: SyncWrapper::new(None),
+            failed: None,
         })
     }
 }
@@ -110,15 +116,16 @@ impl tower::Service<http::Request<Body>> for Direct {
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Status>> {
         loop {
+            if self.failed.is_some() {
+                return Poll::Ready(Ok(()));
+            }
             if let Some(handle) = self.handle.as_mut().filter(|h| !h.is_gone()) {
-                return match ready!(handle.send.poll_ready(cx)) {
-                    Ok(()) => Poll::Ready(Ok(())),
-                    Err(e) => {
-                        handle.forget();
-                        self.handle = None;
-                        Poll::Ready(Err(Status::from(e)))
-                    }
-                };
+                if let Err(e) = ready!(handle.send.poll_ready(cx)) {
+                    handle.forget();
+                    self.handle = None;
+                    self.failed = Some(Status::from(e));
+                }
+                return Poll::Ready(Ok(()));
             }
             self.handle = self.link.live();
             if self.handle.is_some() {
@@ -131,11 +138,17 @@ impl tower::Service<http::Request<Body>> for Direct {
                 .as_mut()
                 .poll(cx));
             *dialling = None;
-            self.handle = Some(dialled?);
+            match dialled {
+                Ok(handle) => self.handle = Some(handle),
+                Err(status) => self.failed = Some(status),
+            }
         }
     }
 
     fn call(&mut self, request: http::Request<Body>) -> ResponseFuture {
+        if let Some(status) = self.failed.take() {
+            return ResponseFuture::failed(status);
+        }
         let Some(handle) = self.handle.as_mut() else {
             return ResponseFuture::failed(Status::internal(
                 "a call was made before its connection was ready",
