@@ -44,11 +44,13 @@ use std::{
 use bytes::{Buf as _, BytesMut};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-/// Polls of the client's connection task a flush is put off for. Two: a call made in the
-/// round a reply woke it reaches HTTP/2 a round later, through tonic's `Buffer` task, so with
-/// one poll soak wrote once per call; with two, 0.60 writes per call instead of 0.94 and 5-11%
-/// less CPU per call (client-stream and bidi-sync soaks, 64 streams over 8 connections);
-/// with three, no fewer writes.
+/// Polls of the client's connection task a flush is put off for. Two: through tonic's
+/// channel (probe's) a call made in the round a reply woke it reaches HTTP/2 a round later,
+/// through tonic's `Buffer` task, so with one poll soak wrote once per call; with two, 0.60
+/// writes per call instead of 0.94 and 5-11% less CPU per call (client-stream and bidi-sync
+/// soaks, 64 streams over 8 connections); with three, no fewer writes. soak's own connections
+/// (client/direct/) have no such hop, and one poll still did worse there: client-stream 4 of
+/// 5 pairs fewer calls a second (up to −11%), bidi-sync 2 better and 3 worse.
 pub const CLIENT_POLLS: u8 = 2;
 
 /// Polls of the server's connection task a flush is put off for. One: the replies of the
