@@ -40,7 +40,7 @@ impl ResponseBody {
 }
 
 /// Sends what `pump` can, dropping it once done; a failed request body fails the call.
-pub(super) fn pump(pump: &mut Option<Pump>, cx: &mut Context<'_>) -> Result<(), Status> {
+pub(super) fn drive(pump: &mut Option<Pump>, cx: &mut Context<'_>) -> Result<(), Status> {
     if let Some(body) = pump {
         match body.poll_send(cx) {
             Poll::Pending => {}
@@ -63,7 +63,7 @@ impl HttpBody for ResponseBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Status>>> {
         let this = self.get_mut();
-        if let Err(status) = pump(&mut this.pump, cx) {
+        if let Err(status) = drive(&mut this.pump, cx) {
             this.state = State::Done;
             return Poll::Ready(Some(Err(status)));
         }

@@ -5,9 +5,10 @@
 //! hyper's dispatcher (which spawns a task per call to await its response, and another to
 //! send its body when the body is not sent at once) and the connection's. On soak's one core
 //! every hop waits behind the tasks already queued, so a finished call's successor reached
-//! the server late, and the server idled 1–2% of a soak run against 0.2% under h2load. Here
-//! a call is its caller's task and the connection's: soak spends 12–20% less CPU per call and
-//! the server idles 0.3–0.8% (bench/soak-vs-h2load.sh, see README).
+//! the server late, and the server idled 1–3% of a soak run against 0.2% under h2load. Here
+//! a call is its caller's task and the connection's: soak spent 9–33% less CPU per bidi-sync
+//! call (4 pairs) and the server idled 0.3–1.0%; soak ÷ h2load went from 0.99 / 0.99 to
+//! 1.02 / 1.03 (bench/soak-vs-h2load.sh, see README).
 //!
 //! `Direct` is a tower service like tonic's channel, so the timing layer (interceptor.rs) and
 //! tonic's `Grpc` client sit on it unchanged; probe keeps tonic's channels.
@@ -221,7 +222,7 @@ impl Future for ResponseFuture {
                 .take()
                 .unwrap_or_else(|| Status::internal("the call's response was polled again")))),
             State::Waiting { response, pump } => {
-                body::pump(pump, cx)?;
+                body::drive(pump, cx)?;
                 let response = ready!(Pin::new(response).poll(cx)).map_err(Status::from)?;
                 let (parts, recv) = response.into_parts();
                 Poll::Ready(Ok(http::Response::from_parts(
