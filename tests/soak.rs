@@ -708,3 +708,55 @@ async fn streams_crossing_the_warmup_count_only_what_they_sent_after_it() {
         stats.messages_received
     );
 }
+
+#[test]
+fn verbose_soak_logs_each_call_through_the_timing_layer() {
+    let server = ServeProcess::start(&["--async-delay", "0s", "--server-stream-interval", "0s"]);
+    let addr = server.addr.to_string();
+    for (pattern, method) in [
+        ("client-stream", "EchoClientStream"),
+        ("server-stream", "EchoServerStream"),
+        ("bidi-sync", "EchoBidirectionalStreamSync"),
+        ("bidi-async", "EchoBidirectionalStreamAsync"),
+    ] {
+        let (code, mut out) = run_bounded(
+            &[
+                "soak",
+                "--server",
+                &addr,
+                "--pattern",
+                pattern,
+                "--streams",
+                "3",
+                "--concurrency",
+                "1",
+                "--warmup",
+                "0s",
+                "--verbose",
+                "--output",
+                "json",
+            ],
+            Duration::from_secs(30),
+        );
+        assert_eq!(code, Some(0), "{}", out.transcript());
+        let lines: Vec<&String> = out
+            .stderr
+            .iter()
+            .filter(|l| l.contains("rpc finished") && l.contains("side=client"))
+            .collect();
+        assert_eq!(
+            lines.len(),
+            3,
+            "{pattern}: one line per call: {}",
+            out.transcript()
+        );
+        for line in lines {
+            assert!(
+                line.contains(&format!("method=/api.stream.v1.EchoService/{method}")),
+                "{line}"
+            );
+            assert!(line.contains("status=OK"), "{line}");
+            assert!(line.contains("duration_ms="), "{line}");
+        }
+    }
+}
