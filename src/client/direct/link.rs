@@ -97,9 +97,7 @@ impl Link {
         *current = Some(handle.clone());
         Ok(handle)
     }
-}
 
-impl Link {
     async fn dial(&self) -> Result<Handle, Status> {
         let authority = self.dialer.authority();
         let dial = async {
