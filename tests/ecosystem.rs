@@ -248,53 +248,39 @@ fn probe_and_soak_reach_a_tls_server_and_refuse_a_wrong_ca() {
     );
     assert_eq!(code, Some(0), "{}", out.transcript());
 
-    let (code, mut out) = run_bounded(
-        &[
-            "soak",
-            "--server",
-            &url,
-            "--ca-cert",
-            path(&pki.ca),
-            "--duration",
-            "1s",
-            "--warmup",
-            "0s",
-            "--concurrency",
-            "2",
-            "--output",
-            "json",
-        ],
-        Duration::from_secs(30),
-    );
+    // A second of soak trusting `ca`: its exit code, output and JSON report.
+    let soak = |ca: &std::path::Path| {
+        let (code, out) = run_bounded(
+            &[
+                "soak",
+                "--server",
+                &url,
+                "--ca-cert",
+                path(ca),
+                "--duration",
+                "1s",
+                "--warmup",
+                "0s",
+                "--concurrency",
+                "2",
+                "--output",
+                "json",
+            ],
+            Duration::from_secs(30),
+        );
+        let report: serde_json::Value =
+            serde_json::from_str(&out.stdout.join("\n")).expect("JSON report");
+        (code, out, report)
+    };
+    let (code, mut out, report) = soak(&pki.ca);
     assert_eq!(code, Some(0), "{}", out.transcript());
-    let report: serde_json::Value =
-        serde_json::from_str(&out.stdout.join("\n")).expect("JSON report");
     assert!(
         report["messages"]["received"].as_u64() > Some(0),
         "{report}"
     );
 
-    let (code, mut out) = run_bounded(
-        &[
-            "soak",
-            "--server",
-            &url,
-            "--ca-cert",
-            path(&pki.other_ca),
-            "--duration",
-            "1s",
-            "--warmup",
-            "0s",
-            "--concurrency",
-            "2",
-            "--output",
-            "json",
-        ],
-        Duration::from_secs(30),
-    );
+    let (code, mut out, report) = soak(&pki.other_ca);
     assert_eq!(code, Some(0), "no gate was set: {}", out.transcript());
-    let report: serde_json::Value =
-        serde_json::from_str(&out.stdout.join("\n")).expect("JSON report");
     let failed = report["calls"]["failed"].as_u64().unwrap_or(0);
     assert!(failed > 0, "{report}");
     assert_eq!(

@@ -193,12 +193,18 @@ async fn dial(uri: &http::Uri, timeout: Duration, connects: &AtomicU64) -> io::R
     let authority = uri
         .authority()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "the target has no host"))?;
-    let tcp = tokio::time::timeout(timeout, TcpStream::connect(authority.as_str()))
+    let tcp = tokio::time::timeout(timeout, tcp(authority.as_str()))
         .await
         .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "connection timed out"))??;
+    connects.fetch_add(1, Ordering::Relaxed);
+    Ok(tcp)
+}
+
+/// A TCP connection to `authority` (`host:port`), for HTTP/2 without TLS.
+async fn tcp(authority: &str) -> io::Result<TcpStream> {
+    let tcp = TcpStream::connect(authority).await?;
     // Small messages must not wait for Nagle's algorithm.
     tcp.set_nodelay(true)?;
-    connects.fetch_add(1, Ordering::Relaxed);
     Ok(tcp)
 }
 

@@ -1,9 +1,9 @@
 //! soak's client-stream and bidi calls, made as tonic's client makes them (the same headers,
 //! the timing layer, over soak's own connections: client/direct/; tonic's encoder when
-//! compressed, request_body.rs's otherwise) but with the response left as HTTP: its echoes are then read where they lie in
-//! the DATA frames (replies.rs) instead of through tonic's `Streaming`, which copies every
-//! frame and decodes one message per poll (and a client-stream summary into a String of its
-//! own, on top).
+//! compressed, request_body.rs's otherwise) but with the response left as HTTP: its echoes
+//! are then read where they lie in the DATA frames (replies.rs) instead of through tonic's
+//! `Streaming`, which copies every frame and decodes one message per poll (and a
+//! client-stream summary into a String of its own, on top).
 
 use std::{
     pin::Pin,

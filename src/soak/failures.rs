@@ -20,10 +20,9 @@ pub struct FirstFailures {
 impl FirstFailures {
     /// Logs `status` when it is the first failure with its code; says whether it was.
     pub fn note(&self, status: &Status) -> bool {
-        let code = usize::try_from(i32::from(status.code())).unwrap_or(CODES - 1);
-        let first = self
-            .logged
-            .get(code)
+        let first = usize::try_from(i32::from(status.code()))
+            .ok()
+            .and_then(|code| self.logged.get(code))
             .is_some_and(|logged| !logged.swap(true, Ordering::Relaxed));
         if first {
             warn!(

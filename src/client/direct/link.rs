@@ -18,8 +18,9 @@ use tower::ServiceExt as _;
 use tracing::debug;
 
 use crate::{
+    client,
     coalesce::{Coalesce, CLIENT_POLLS},
-    tls::TlsConnector,
+    tls::{TlsConnector, TlsError},
 };
 
 /// hyper's HTTP/2 client settings (what tonic's channels use), so a server sees the same
@@ -100,34 +101,37 @@ impl Link {
 
     async fn dial(&self) -> Result<Handle, Status> {
         let authority = self.dialer.authority();
+        let failed = |why: &dyn std::fmt::Display| {
+            Status::unavailable(format!("cannot connect to {authority}: {why}"))
+        };
+        let h2_failed = |e: h2::Error| failed(&format_args!("HTTP/2 handshake: {e}"));
         let dial = async {
             match &self.dialer {
                 Dialer::Plain { authority } => {
-                    let tcp = tokio::net::TcpStream::connect(authority.as_str()).await?;
-                    // Small messages must not wait for Nagle's algorithm.
-                    tcp.set_nodelay(true)?;
-                    handshake(Coalesce::new(tcp, CLIENT_POLLS)).await
+                    let tcp = client::tcp(authority).await.map_err(|e| failed(&e))?;
+                    handshake(Coalesce::new(tcp, CLIENT_POLLS))
+                        .await
+                        .map_err(h2_failed)
                 }
                 Dialer::Tls { connector, uri } => {
-                    let tls = connector
-                        .clone()
-                        .oneshot(uri.clone())
-                        .await
-                        .map_err(std::io::Error::other)?;
-                    handshake(tls.into_inner()).await
+                    let tls = connector.clone().oneshot(uri.clone()).await;
+                    let tls = tls.map_err(|e| match e {
+                        // Its own text names the address again: the cause alone.
+                        TlsError::Connect { error, .. } => failed(&error),
+                        other => failed(&other),
+                    })?;
+                    handshake(tls.into_inner()).await.map_err(h2_failed)
                 }
             }
         };
-        match tokio::time::timeout(self.timeout, dial).await {
-            Ok(Ok(handle)) => Ok(handle),
-            Ok(Err(e)) => Err(Status::unavailable(format!(
-                "cannot connect to {authority}: {e}"
-            ))),
-            Err(_) => Err(Status::unavailable(format!(
-                "cannot connect to {authority}: no connection within {}",
-                humantime::format_duration(self.timeout)
-            ))),
-        }
+        tokio::time::timeout(self.timeout, dial)
+            .await
+            .unwrap_or_else(|_| {
+                Err(failed(&format_args!(
+                    "no connection within {}",
+                    humantime::format_duration(self.timeout)
+                )))
+            })
     }
 }
 
@@ -142,7 +146,7 @@ impl Dialer {
 
 /// Starts HTTP/2 on `io` and runs the connection in a task of its own, which marks the
 /// handle gone when the connection ends.
-async fn handshake<T>(io: T) -> std::io::Result<Handle>
+async fn handshake<T>(io: T) -> Result<Handle, h2::Error>
 where
     T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -156,12 +160,7 @@ where
         .max_local_error_reset_streams(Some(MAX_LOCAL_ERROR_RESETS))
         .enable_push(false)
         .handshake::<_, Bytes>(io)
-        .await
-        .map_err(|e| {
-            let message = e.to_string();
-            e.into_io()
-                .unwrap_or_else(|| std::io::Error::other(message))
-        })?;
+        .await?;
     let gone = Arc::new(AtomicBool::new(false));
     let ended = gone.clone();
     tokio::spawn(async move {
