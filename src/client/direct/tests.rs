@@ -214,24 +214,33 @@ async fn the_connection_is_dialled_once_and_again_after_it_has_gone() {
 }
 
 #[tokio::test]
-async fn no_server_fails_the_call_unavailable_naming_the_address() {
+async fn no_server_fails_the_call_unavailable_naming_the_address_once() {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     drop(listener);
-    let target = Target {
-        uri: format!("http://{addr}").parse().expect("a URI"),
-        tls: Default::default(),
-    };
-    let (mut direct, connects) = direct(&target);
-    let status = call(&mut direct, Body::empty())
-        .await
-        .expect_err("nobody listens");
-    assert_eq!(status.code(), Code::Unavailable, "{status:?}");
-    assert!(
-        status
-            .message()
-            .contains(&format!("cannot connect to {addr}")),
-        "{status:?}"
-    );
-    assert_eq!(connects.load(Ordering::Relaxed), 0);
+    for scheme in ["http", "https"] {
+        let target = Target {
+            uri: format!("{scheme}://{addr}").parse().expect("a URI"),
+            tls: crate::tls::ClientTls {
+                insecure_skip_verify: true,
+                ..Default::default()
+            },
+        };
+        let tls = (scheme == "https")
+            .then(|| crate::tls::TlsConnector::new(&target.tls).expect("no files to read"));
+        let connects = Arc::new(AtomicU64::new(0));
+        let mut direct = Direct::new(&target, tls, Duration::from_secs(2), connects.clone())
+            .expect("a target with a host");
+        let status = call(&mut direct, Body::empty())
+            .await
+            .expect_err("nobody listens");
+        assert_eq!(status.code(), Code::Unavailable, "{status:?}");
+        let message = status.message();
+        assert!(
+            message.starts_with(&format!("cannot connect to {addr}: ")),
+            "{message}"
+        );
+        assert_eq!(message.matches(&addr.to_string()).count(), 1, "{message}");
+        assert_eq!(connects.load(Ordering::Relaxed), 0);
+    }
 }
